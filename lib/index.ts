@@ -1,0 +1,19 @@
+// auth-socket: MySQL's auth_socket peer-credential authentication, and its plugin model, for Node.
+export { authenticateSocket, matchOsUser } from './authenticate';
+export type { AuthSocketAccount, AuthSocketReason, AuthSocketResult } from './authenticate';
+export type { AuthSocketErrorCode, CodedError } from './errors';
+export { peerCredentialGuard, peerOf, PeerCredentialGuard } from './guard';
+export type { GuardPolicy, Peer, Refusal, RefusalReason } from './guard';
+export { getPeerCredentials, socketFd, socketPair, socketProtocol, VioProtocol } from './peer-credentials';
+export type { PeerCredentials, PeerCredentialsOptions } from './peer-credentials';
+export {
+  lookupGroup,
+  lookupGroupByName,
+  lookupGroupByNameSync,
+  lookupGroupSync,
+  lookupUser,
+  lookupUserByName,
+  lookupUserByNameSync,
+  lookupUserSync,
+} from './users';
+export type { GroupRecord, UserRecord } from './users';
