@@ -24,13 +24,17 @@ const RSA_KEY_BITS = 2048;
 
 export interface CachingSha2PasswordPluginOptions {
   /** The RSA key pair for full authentication over TCP (PEM or KeyObject); generated when absent. */
-  privateKey?: crypto.KeyLike;
-  publicKey?: crypto.KeyLike;
+  privateKey?: string | Buffer | crypto.KeyObject;
+  publicKey?: string | Buffer | crypto.KeyObject;
 }
 
 function refuse(info: ServerAuthInfo, reason: string): CrCode {
   info.refusalReason = reason;
   return CR_ERROR;
+}
+
+function asKeyObject(key: string | Buffer | crypto.KeyObject, create: (key: string | Buffer) => crypto.KeyObject) {
+  return key instanceof crypto.KeyObject ? key : create(key);
 }
 
 /** The password inside a client packet that must end with exactly one NUL; null when it does not. */
@@ -54,8 +58,8 @@ export function createCachingSha2PasswordPlugin(options: CachingSha2PasswordPlug
     keys ??=
       options.privateKey !== undefined
         ? Promise.resolve({
-            privateKey: crypto.createPrivateKey(options.privateKey as crypto.KeyLike),
-            publicPem: crypto.createPublicKey(options.publicKey as crypto.KeyLike).export({ type: 'spki', format: 'pem' }) as string,
+            privateKey: asKeyObject(options.privateKey, crypto.createPrivateKey),
+            publicPem: asKeyObject(options.publicKey!, crypto.createPublicKey).export({ type: 'spki', format: 'pem' }) as string,
           })
         : promisify(crypto.generateKeyPair)('rsa', { modulusLength: RSA_KEY_BITS }).then((pair) => ({
             privateKey: pair.privateKey,
