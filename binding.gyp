@@ -6,7 +6,9 @@
         "native/addon.cc",
         "native/errors.cc",
         "native/peercred.cc",
-        "native/nss.cc"
+        "native/nss.cc",
+        "native/packet.cc",
+        "native/packet_binding.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

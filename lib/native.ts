@@ -25,6 +25,30 @@ export const enum LookupKind {
   GroupByName = 3,
 }
 
+export interface MysqlPacket {
+  /** Sequence id of the packet's first physical packet. */
+  sequenceId: number;
+  payload: Buffer;
+}
+
+export interface PacketDecoderOptions {
+  /** Largest logical payload accepted, in bytes (default 16 MiB, at most 1 GiB). */
+  maxPayloadSize?: number;
+  /** Id the first packet must carry (default 0). */
+  sequenceId?: number;
+}
+
+export interface NativePacketDecoder {
+  push(chunk: Uint8Array): MysqlPacket[];
+  /** A new command: the next packet must carry `id` (default 0). */
+  resetSequence(id?: number): void;
+  /** Removes and returns the bytes not returned as packets, exactly as received. */
+  takeBuffered(): Buffer;
+  /** The id the next logical packet must start with. */
+  readonly nextSequenceId: number;
+  readonly bufferedBytes: number;
+}
+
 export interface NativeBinding {
   /** [pid, uid, gid] written by the last successful peerCredentials() call of this thread. */
   readonly credentials: Uint32Array;
@@ -37,6 +61,7 @@ export interface NativeBinding {
   socketPair(): [number, number];
   lookup(kind: LookupKind, key: number | string): Promise<NativeUserRecord | NativeGroupRecord | null>;
   lookupSync(kind: LookupKind, key: number | string): NativeUserRecord | NativeGroupRecord | null;
+  PacketDecoder: new (options?: PacketDecoderOptions) => NativePacketDecoder;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -1,6 +1,7 @@
 #include "addon.h"
 
 #include "nss.h"
+#include "packet_binding.h"
 #include "peercred.h"
 
 using namespace authsock;
@@ -16,6 +17,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sourceHash", Napi::String::New(env, AUTH_SOCKET_SOURCE_HASH));
   InitPeerCredentials(env, exports);
   InitNss(env, exports);
+  InitPackets(env, exports);
   return exports;
 }
 

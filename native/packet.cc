@@ -1,0 +1,172 @@
+#include "packet.h"
+
+#include <algorithm>
+#include <cstring>
+#include <new>
+
+namespace authsock {
+
+// A pending buffer bigger than this is freed once its packet is out, so one large packet does
+// not pin its memory for the life of the connection.
+static constexpr size_t kKeptPendingCapacity = 64 * 1024;
+
+static size_t PhysicalLength(const uint8_t* header) {
+  return static_cast<size_t>(header[0]) | static_cast<size_t>(header[1]) << 8 |
+         static_cast<size_t>(header[2]) << 16;
+}
+
+const char* PacketErrorCode(PacketError error) {
+  switch (error) {
+    case PacketError::kNone: return nullptr;
+    case PacketError::kSequence: return "ERR_PACKET_SEQUENCE";
+    case PacketError::kTooLarge: return "ERR_PACKET_TOO_LARGE";
+    case PacketError::kAllocation: return "ERR_PACKET_ALLOCATION";
+  }
+  return "ERR_PACKET_ALLOCATION";
+}
+
+void PacketView::CopyPayloadTo(uint8_t* out) const {
+  size_t offset = 0;
+  size_t copied = 0;
+  // The frames were validated by the decoder; the bounds are checked again all the same.
+  while (offset + kPacketHeaderSize <= framesSize) {
+    size_t length = PhysicalLength(frames + offset);
+    offset += kPacketHeaderSize;
+    if (length > framesSize - offset || length > payloadSize - copied) return;
+    if (length > 0) std::memcpy(out + copied, frames + offset, length);
+    offset += length;
+    copied += length;
+    if (length < kMaxPhysicalPayload) return;
+  }
+}
+
+PacketDecoderCore::PacketDecoderCore(size_t maxPayloadSize, uint8_t sequenceId)
+    : maxPayloadSize_(maxPayloadSize), nextSequenceId_(sequenceId), scanSequenceId_(sequenceId) {}
+
+void PacketDecoderCore::RestartScan() {
+  headerFill_ = 0;
+  physicalRemaining_ = 0;
+  continued_ = false;
+  logicalSize_ = 0;
+  scanSequenceId_ = nextSequenceId_;
+  pendingScanned_ = 0;
+}
+
+PacketDecoderCore::ScanResult PacketDecoderCore::Scan(const uint8_t* data, size_t size) {
+  size_t used = 0;
+  while (used < size) {
+    if (headerFill_ < kPacketHeaderSize) {
+      size_t take = std::min(kPacketHeaderSize - headerFill_, size - used);
+      std::memcpy(header_ + headerFill_, data + used, take);
+      headerFill_ += take;
+      used += take;
+      if (headerFill_ < kPacketHeaderSize) break;
+      size_t length = PhysicalLength(header_);
+      if (header_[3] != scanSequenceId_) {
+        errorMessage_ = "packet sequence id " + std::to_string(header_[3]) + ", expected " +
+                        std::to_string(scanSequenceId_);
+        return {used, PacketError::kSequence, false};
+      }
+      // logicalSize_ never exceeds the maximum, so the subtraction cannot wrap.
+      if (length > maxPayloadSize_ - logicalSize_) {
+        errorMessage_ = "packet payload of more than " + std::to_string(maxPayloadSize_) +
+                        " bytes (maxPayloadSize)";
+        return {used, PacketError::kTooLarge, false};
+      }
+      logicalSize_ += length;
+      scanSequenceId_ = static_cast<uint8_t>(scanSequenceId_ + 1);
+      physicalRemaining_ = length;
+      continued_ = length == kMaxPhysicalPayload;
+    }
+    size_t take = std::min(physicalRemaining_, size - used);
+    used += take;
+    physicalRemaining_ -= take;
+    if (physicalRemaining_ > 0) break;
+    if (!continued_) return {used, PacketError::kNone, true};
+    headerFill_ = 0;
+  }
+  return {used, PacketError::kNone, false};
+}
+
+bool PacketDecoderCore::AppendPending(const uint8_t* begin, const uint8_t* end) {
+  try {
+    pending_.insert(pending_.end(), begin, end);
+    return true;
+  } catch (const std::bad_alloc&) {
+    return false;
+  }
+}
+
+void PacketDecoderCore::ReleasePending() {
+  if (pending_.capacity() > kKeptPendingCapacity) {
+    std::vector<uint8_t>().swap(pending_);
+  } else {
+    pending_.clear();
+  }
+}
+
+PacketError PacketDecoderCore::Fail(PacketError error) {
+  error_ = error;
+  if (error == PacketError::kAllocation) errorMessage_ = "out of memory while decoding packets";
+  return error;
+}
+
+PacketError PacketDecoderCore::Push(const uint8_t* data, size_t size, PacketSink& sink) {
+  if (error_ != PacketError::kNone) return error_;
+  const uint8_t* end = data + size;
+
+  // After ResetSequence, a partly received packet is checked again under the new id. It cannot
+  // complete here: the same bytes were incomplete before.
+  if (pendingScanned_ < pending_.size()) {
+    ScanResult result = Scan(pending_.data() + pendingScanned_, pending_.size() - pendingScanned_);
+    pendingScanned_ += result.consumed;
+    if (result.error != PacketError::kNone) {
+      return Fail(AppendPending(data, end) ? result.error : PacketError::kAllocation);
+    }
+  }
+
+  size_t offset = 0;
+  while (offset < size) {
+    // A packet begun in an earlier chunk has its first bytes in pending_.
+    bool continuing = !pending_.empty();
+    const uint8_t* start = data + offset;
+    ScanResult result = Scan(start, size - offset);
+    offset += result.consumed;
+    if (!result.complete) {
+      if (!AppendPending(start, end)) return Fail(PacketError::kAllocation);
+      pendingScanned_ = pending_.size();
+      return result.error == PacketError::kNone ? PacketError::kNone : Fail(result.error);
+    }
+
+    PacketView packet{nextSequenceId_, logicalSize_, start, result.consumed};
+    if (continuing) {
+      if (!AppendPending(start, data + offset)) return Fail(PacketError::kAllocation);
+      packet.frames = pending_.data();
+      packet.framesSize = pending_.size();
+    }
+    if (!sink.OnPacket(packet)) {
+      // Keep the refused packet and everything after it, as for any other failure.
+      AppendPending(continuing ? data + offset : start, end);
+      return Fail(PacketError::kAllocation);
+    }
+    nextSequenceId_ = scanSequenceId_;
+    RestartScan();
+    if (continuing) ReleasePending();
+  }
+  return PacketError::kNone;
+}
+
+void PacketDecoderCore::ResetSequence(uint8_t sequenceId) {
+  if (error_ != PacketError::kNone) return;
+  nextSequenceId_ = sequenceId;
+  RestartScan();
+}
+
+std::vector<uint8_t> PacketDecoderCore::TakeBuffered() {
+  std::vector<uint8_t> taken;
+  taken.swap(pending_);
+  if (error_ == PacketError::kNone) RestartScan();
+  return taken;
+}
+
+}  // namespace authsock

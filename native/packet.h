@@ -1,0 +1,102 @@
+// MySQL packet framing: the incremental decoder core, plain C++ without Node-API so the libFuzzer
+// harness links it on its own (packet_binding.cc exposes it to JavaScript).
+//
+// Wire format: payload length int<3> little-endian, sequence id int<1>, payload. A physical
+// payload of exactly 0xFFFFFF bytes means "continued": the logical payload goes on in the next
+// physical packet, and a logical payload that is an exact multiple ends with an empty one.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace authsock {
+
+constexpr size_t kPacketHeaderSize = 4;
+constexpr size_t kMaxPhysicalPayload = 0xFFFFFF;
+constexpr size_t kDefaultMaxPayloadSize = 16 * 1024 * 1024;
+// MySQL's own ceiling for max_allowed_packet; also keeps every payload inside a Node Buffer.
+constexpr size_t kMaxMaxPayloadSize = 1024 * 1024 * 1024;
+
+enum class PacketError { kNone, kSequence, kTooLarge, kAllocation };
+
+// The `code` a JavaScript error carries for `error` (nullptr for kNone).
+const char* PacketErrorCode(PacketError error);
+
+// One complete logical packet, still in its wire form: `frames` are its physical packets,
+// headers included, as validated by the decoder.
+struct PacketView {
+  uint8_t sequenceId;  // of the first physical packet
+  size_t payloadSize;
+  const uint8_t* frames;
+  size_t framesSize;
+
+  // Copies the payload (the frames without their headers) to `out`, which holds payloadSize bytes.
+  void CopyPayloadTo(uint8_t* out) const;
+};
+
+class PacketSink {
+ public:
+  virtual ~PacketSink() = default;
+  // Called for each complete logical packet, in order; `packet` is only valid during the call.
+  // Returning false (the sink could not take it) fails the decoder at that packet.
+  virtual bool OnPacket(const PacketView& packet) = 0;
+};
+
+class PacketDecoderCore {
+ public:
+  PacketDecoderCore(size_t maxPayloadSize, uint8_t sequenceId);
+
+  // Decodes a whole chunk, handing every logical packet it completes to `sink`. Returns kNone,
+  // or the error that failed the decoder; once failed, every call returns that error again. The
+  // bytes from the start of the failing packet to the end of the chunk stay buffered, so the
+  // packets handed out plus Buffered() always reproduce the input exactly.
+  PacketError Push(const uint8_t* data, size_t size, PacketSink& sink);
+
+  // Sets the id the next logical packet must start with; a partly received packet is checked
+  // again under it on the next Push. No effect once failed.
+  void ResetSequence(uint8_t sequenceId);
+
+  // Removes and returns the raw bytes not handed out as packets, exactly as received.
+  std::vector<uint8_t> TakeBuffered();
+
+  uint8_t NextSequenceId() const { return nextSequenceId_; }
+  size_t BufferedBytes() const { return pending_.size(); }
+  PacketError Error() const { return error_; }
+  const std::string& ErrorMessage() const { return errorMessage_; }
+
+ private:
+  struct ScanResult {
+    size_t consumed;
+    PacketError error;
+    bool complete;
+  };
+
+  // Advances the header/payload state machine of the pending logical packet over `data`,
+  // stopping at its end or at an error.
+  ScanResult Scan(const uint8_t* data, size_t size);
+  void RestartScan();
+  bool AppendPending(const uint8_t* begin, const uint8_t* end);
+  void ReleasePending();
+  PacketError Fail(PacketError error);
+
+  const size_t maxPayloadSize_;
+  uint8_t nextSequenceId_;  // the id the next logical packet must start with
+  PacketError error_ = PacketError::kNone;
+  std::string errorMessage_;
+
+  // Raw bytes of the incomplete logical packet (from its first header on), or after a failure
+  // everything from the failing packet on. Grows as needed.
+  std::vector<uint8_t> pending_;
+  size_t pendingScanned_ = 0;  // how much of pending_ the scan state below has seen
+
+  // Scan state of the pending logical packet.
+  uint8_t header_[kPacketHeaderSize] = {};
+  size_t headerFill_ = 0;
+  size_t physicalRemaining_ = 0;
+  bool continued_ = false;
+  size_t logicalSize_ = 0;
+  uint8_t scanSequenceId_;
+};
+
+}  // namespace authsock
