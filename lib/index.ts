@@ -17,3 +17,7 @@ export {
   lookupUserSync,
 } from './users';
 export type { GroupRecord, UserRecord } from './users';
+export { DEFAULT_MAX_PAYLOAD_SIZE, encodePacket, MAX_PHYSICAL_PAYLOAD, PacketDecoder } from './packets';
+export type { EncodedPacket, MysqlPacket, PacketDecodeError, PacketDecoderOptions, PacketErrorCode } from './packets';
+export { PacketChannel } from './packet-channel';
+export type { PacketChannelErrorCode, PacketChannelOptions } from './packet-channel';

@@ -45,6 +45,11 @@ export interface EncodedPacket {
   nextSequenceId: number;
 }
 
+/** How many physical packets carry a logical payload of `payloadLength` bytes. */
+export function physicalPacketCount(payloadLength: number): number {
+  return Math.floor(payloadLength / MAX_PHYSICAL_PAYLOAD) + 1;
+}
+
 /** Frames `payload` as one logical packet whose first physical packet carries `sequenceId`. */
 export function encodePacket(payload: Uint8Array, sequenceId: number): EncodedPacket {
   if (!(payload instanceof Uint8Array)) {
@@ -53,7 +58,7 @@ export function encodePacket(payload: Uint8Array, sequenceId: number): EncodedPa
   if (!Number.isInteger(sequenceId) || sequenceId < 0 || sequenceId > 255) {
     throw codedError('ERR_INVALID_ARG_VALUE', 'sequenceId must be an integer from 0 to 255', RangeError);
   }
-  const physicalCount = Math.floor(payload.length / MAX_PHYSICAL_PAYLOAD) + 1;
+  const physicalCount = physicalPacketCount(payload.length);
   const frame = Buffer.allocUnsafe(payload.length + physicalCount * PACKET_HEADER_SIZE);
   let sequence = sequenceId;
   let read = 0;
