@@ -2,6 +2,8 @@
 // auth_pam speaks. Each server packet is a question: a type byte, then the prompt text. Type 2
 // asks with echo (ordinary), 4 without (password); bit 0 marks the last question. The first
 // password question is answered with the connection's password, any other by options.dialogAsk.
+// An empty question (MariaDB switches to dialog with no data) asks for the password up front;
+// when that one does not do, the server asks again with a real prompt.
 import { declareClientPlugin } from '../client-plugin';
 import { CR_ERROR, CR_OK, CR_OK_HANDSHAKE_COMPLETE } from '../vio';
 
@@ -19,36 +21,42 @@ export const dialog = declareClientPlugin({
   version: [1, 0, 0],
   license: 'MIT',
   async authenticate(vio, mysql) {
+    let passwordOffered = false;
     for (let asked = 0; asked < MAX_QUESTIONS; asked++) {
       const question = await vio.readPacket();
-      if (question.length === 0) {
-        mysql.setError('dialog: the server sent an empty question');
-        return CR_ERROR;
-      }
-      const type = question[0];
-      // The server's final OK arrived where a question was expected: the exchange is over.
-      if (type === OK_PACKET) return CR_OK_HANDSHAKE_COMPLETE;
-      const kind = type & ~LAST_QUESTION;
-      if (kind !== ORDINARY_QUESTION && kind !== PASSWORD_QUESTION) {
-        mysql.setError(`dialog: unknown question type ${type}`);
-        return CR_ERROR;
-      }
-      const prompt = question.subarray(1).toString('utf8');
       let answer: string;
-      if (kind === PASSWORD_QUESTION && asked === 0 && mysql.password !== '') {
+      let last = false;
+      if (question.length === 0) {
         answer = mysql.password;
-      } else if (mysql.options.dialogAsk !== undefined) {
-        answer = await mysql.options.dialogAsk(prompt, kind === ORDINARY_QUESTION);
+        passwordOffered = true;
       } else {
-        mysql.setError(`dialog: the server asked ${JSON.stringify(prompt)} and no dialogAsk option answers it`);
-        return CR_ERROR;
+        const type = question[0];
+        // The server's final OK arrived where a question was expected: the exchange is over.
+        if (type === OK_PACKET) return CR_OK_HANDSHAKE_COMPLETE;
+        const kind = type & ~LAST_QUESTION;
+        if (kind !== ORDINARY_QUESTION && kind !== PASSWORD_QUESTION) {
+          mysql.setError(`dialog: unknown question type ${type}`);
+          return CR_ERROR;
+        }
+        last = (type & LAST_QUESTION) !== 0;
+        const prompt = question.subarray(1).toString('utf8');
+        if (kind === PASSWORD_QUESTION && !passwordOffered && mysql.password !== '') {
+          answer = mysql.password;
+          passwordOffered = true;
+        } else if (mysql.options.dialogAsk !== undefined) {
+          answer = await mysql.options.dialogAsk(prompt, kind === ORDINARY_QUESTION);
+        } else {
+          mysql.setError(`dialog: the server asked ${JSON.stringify(prompt)} and no dialogAsk option answers it`);
+          return CR_ERROR;
+        }
       }
       if (typeof answer !== 'string' || answer.includes('\0')) {
         mysql.setError('dialog: an answer must be a string without NUL bytes');
         return CR_ERROR;
       }
       await vio.writePacket(Buffer.concat([Buffer.from(answer, 'utf8'), Buffer.from([0])]));
-      if (type & LAST_QUESTION) return CR_OK;
+      // MySQL's servers mark the last question; MariaDB's PAM cannot know it and ends with OK.
+      if (last) return CR_OK;
     }
     mysql.setError(`dialog: the server asked more than ${MAX_QUESTIONS} questions`);
     return CR_ERROR;
