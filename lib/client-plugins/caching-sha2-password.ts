@@ -44,8 +44,9 @@ export const cachingSha2Password = declareClientPlugin({
   version: [1, 0, 0],
   license: 'MIT',
   options(option, value) {
-    if (option === 'server_public_key' && (typeof value === 'string' || Buffer.isBuffer(value))) {
-      defaults.serverPublicKey = value;
+    // null forgets a key set before.
+    if (option === 'server_public_key' && (value === null || typeof value === 'string' || Buffer.isBuffer(value))) {
+      defaults.serverPublicKey = value ?? undefined;
       return 0;
     }
     if (option === 'get_server_public_key' && typeof value === 'boolean') {
