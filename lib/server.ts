@@ -1,0 +1,452 @@
+// The server side of MySQL's connection phase (sql/auth/sql_authentication.cc): greeting,
+// handshake response, account lookup, the account's plugin with MySQL's restart semantics, and
+// the final OK or ERR. createServer() adds a minimal session so real clients work end to end.
+import crypto from 'crypto';
+import net from 'net';
+
+import { Account, Accounts } from './accounts';
+import { codedError, errorCode } from './errors';
+import { PacketChannel } from './packet-channel';
+import {
+  buildAuthMoreData,
+  buildAuthSwitchRequest,
+  buildErr,
+  buildHandshakeV10,
+  buildOk,
+  Capability,
+  ErrPacket,
+  HandshakeResponse41,
+  parseHandshakeResponse41,
+  ServerStatus,
+} from './protocol';
+import {
+  accessDenied,
+  authModeNotSupported,
+  badHandshake,
+  PASSWORD_USED_NO,
+  pluginNotLoaded,
+} from './server-errors';
+import { builtinServerPlugins, mysqlNativePasswordPlugin, ServerAuthInfo, ServerAuthPlugin, ServerPluginVio } from './server-plugins';
+import { serveSession } from './session';
+import { CR_OK, CR_OK_HANDSHAKE_COMPLETE, CrCode, vioInfoOf, VioProtocol } from './vio';
+
+export interface ServerOptions {
+  accounts: Accounts;
+  /** Extra server plugins beside the built-in ones (a plugin with a built-in's name replaces it). */
+  plugins?: ServerAuthPlugin[];
+  /** MySQL's connect_timeout, in ms: the whole handshake must finish within it. Default 10 s. */
+  connectTimeout?: number;
+  /** Server version in the greeting. */
+  serverVersion?: string;
+  /** Largest handshake packet accepted, in bytes (a larger one is a bad handshake). Default 64 KiB. */
+  maxHandshakePacketSize?: number;
+}
+
+export interface AuthenticatedConnection {
+  /** The user name the client asked for (USER() shows user@host). */
+  user: string;
+  /** The client's host as MySQL sees it: 'localhost' for Unix-socket peers, the IP for TCP. */
+  host: string;
+  /** The account that matched (CURRENT_USER() shows its user@host). */
+  account: Account;
+  /** Whom the plugin authenticated the connection as (the account's user name: no proxy users). */
+  authenticatedAs: string;
+  /** The plugin's external identity (auth_socket: the OS user name), or null. */
+  externalUser: string | null;
+  plugin: string;
+  database: string | null;
+  /** Capabilities in effect: the client's flags that this server also offered. */
+  capabilities: number;
+  characterSet: number;
+  connectAttributes: Record<string, string> | null;
+  connectionId: number;
+  /** Bytes the client sent after its last authentication packet, byte-exact and not acted on. */
+  leftover: Buffer;
+}
+
+export type HandshakeErrorCode =
+  | 'ERR_ACCESS_DENIED'
+  | 'ERR_BAD_HANDSHAKE'
+  | 'ERR_AUTH_MODE_NOT_SUPPORTED'
+  | 'ERR_PLUGIN_NOT_LOADED'
+  | 'ERR_CONNECT_TIMEOUT'
+  | 'ERR_CONNECTION_CLOSED';
+
+/** A refused handshake: the ERR packet (errno, sqlState) was written first; null when none was sent. */
+export class HandshakeError extends Error {
+  constructor(
+    readonly code: HandshakeErrorCode,
+    readonly errno: number | null,
+    readonly sqlState: string | null,
+    /** Why, in a word: e.g. 'user-mismatch', 'wrong-password', 'unknown-account', 'malformed-response'. */
+    readonly reason: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'HandshakeError';
+  }
+}
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+const DEFAULT_MAX_HANDSHAKE_PACKET_SIZE = 64 * 1024;
+const DEFAULT_SERVER_VERSION = '8.0.36-auth-socket';
+const UTF8MB4_GENERAL_CI = 45;
+const SCRAMBLE_LENGTH = 20;
+// The greeting's scramble is made for the default plugin, as MySQL's is.
+const GREETING_PLUGIN = mysqlNativePasswordPlugin;
+
+/** What this server offers; the client's flags are intersected with these. */
+export const SERVER_CAPABILITIES =
+  (Capability.LONG_PASSWORD |
+    Capability.FOUND_ROWS |
+    Capability.LONG_FLAG |
+    Capability.CONNECT_WITH_DB |
+    Capability.NO_SCHEMA |
+    Capability.ODBC |
+    Capability.IGNORE_SPACE |
+    Capability.PROTOCOL_41 |
+    Capability.INTERACTIVE |
+    Capability.IGNORE_SIGPIPE |
+    Capability.TRANSACTIONS |
+    Capability.SECURE_CONNECTION |
+    Capability.MULTI_RESULTS |
+    Capability.PLUGIN_AUTH |
+    Capability.CONNECT_ATTRS |
+    Capability.PLUGIN_AUTH_LENENC_CLIENT_DATA |
+    Capability.DEPRECATE_EOF) >>>
+  0;
+
+let lastConnectionId = 0;
+
+/** MySQL's generate_user_salt(): 7-bit bytes without NUL or '$', so clients may read it as a C string. */
+function newScramble(): Buffer {
+  const scramble = crypto.randomBytes(SCRAMBLE_LENGTH);
+  for (let i = 0; i < scramble.length; i++) {
+    scramble[i] &= 0x7f;
+    if (scramble[i] === 0 || scramble[i] === 0x24) scramble[i]++;
+  }
+  return scramble;
+}
+
+/** MySQL's host_or_ip: 'localhost' for Unix-socket peers, the IP (IPv4-mapped shown as IPv4) for TCP. */
+function clientHostOf(socket: net.Socket): string | null {
+  const protocol = vioInfoOf(socket).protocol;
+  if (protocol === VioProtocol.SOCKET) return 'localhost';
+  if (protocol === VioProtocol.TCP && socket.remoteAddress) return socket.remoteAddress.replace(/^::ffff:(?=\d+\.)/i, '');
+  return null;
+}
+
+function pluginTable(extra: ServerAuthPlugin[] | undefined): Map<string, ServerAuthPlugin> {
+  const table = new Map<string, ServerAuthPlugin>();
+  for (const plugin of [...builtinServerPlugins, ...(extra ?? [])]) {
+    if (typeof plugin?.name !== 'string' || typeof plugin.authenticate !== 'function') {
+      throw codedError('ERR_INVALID_ARG_VALUE', 'a server plugin needs a name and an authenticate function', TypeError);
+    }
+    // Plugin names are case-insensitive in MySQL.
+    table.set(plugin.name.toLowerCase(), plugin);
+  }
+  return table;
+}
+
+function positiveInteger(value: number | undefined, fallback: number, what: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw codedError('ERR_INVALID_ARG_VALUE', `${what} must be a positive integer`, TypeError);
+  }
+  return value;
+}
+
+interface ResolvedOptions {
+  accounts: Accounts;
+  plugins: Map<string, ServerAuthPlugin>;
+  connectTimeout: number;
+  serverVersion: string;
+  maxHandshakePacketSize: number;
+}
+
+function resolveOptions(options: ServerOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null || !(options.accounts instanceof Accounts)) {
+    throw codedError('ERR_INVALID_ARG_TYPE', 'options.accounts must be an Accounts', TypeError);
+  }
+  const serverVersion = options.serverVersion ?? DEFAULT_SERVER_VERSION;
+  if (typeof serverVersion !== 'string' || serverVersion.includes('\0')) {
+    throw codedError('ERR_INVALID_ARG_VALUE', 'serverVersion must be a string without NUL', TypeError);
+  }
+  return {
+    accounts: options.accounts,
+    plugins: pluginTable(options.plugins),
+    connectTimeout: positiveInteger(options.connectTimeout, DEFAULT_CONNECT_TIMEOUT_MS, 'connectTimeout'),
+    serverVersion,
+    maxHandshakePacketSize: positiveInteger(options.maxHandshakePacketSize, DEFAULT_MAX_HANDSHAKE_PACKET_SIZE, 'maxHandshakePacketSize'),
+  };
+}
+
+// A refusal decided inside the handshake, turned into ERR + HandshakeError at one place.
+class Refusal {
+  constructor(
+    readonly code: HandshakeErrorCode,
+    readonly err: ErrPacket,
+    readonly reason: string,
+    readonly cause?: unknown,
+  ) {}
+}
+
+/**
+ * MySQL's MPVIO for the account's plugin. The first packet either side of the plugin exchanges
+ * decides whether the client must restart with another plugin:
+ * - a read returns the client's first reply when it was made for this plugin's client side (or
+ *   the plugin takes any); otherwise the client is sent an AuthSwitchRequest with the scramble;
+ * - a write by the greeting's own plugin is the greeting itself and is not sent again; any other
+ *   plugin's first write becomes the AuthSwitchRequest's data.
+ * Every later write is wrapped as AuthMoreData.
+ */
+class HandshakeVio extends ServerPluginVio {
+  private firstExchangeDone = false;
+  private cachedReply: Buffer | null;
+
+  constructor(
+    socket: net.Socket,
+    private readonly channel: PacketChannel,
+    readonly scramble: Buffer,
+    private readonly plugin: ServerAuthPlugin,
+    private readonly response: HandshakeResponse41,
+  ) {
+    super(socket);
+    this.cachedReply = response.authResponse;
+  }
+
+  private get clientPluginName(): string {
+    // Without CLIENT_PLUGIN_AUTH (or without the name) a 4.1 client speaks mysql_native_password.
+    return this.response.clientPluginName ?? GREETING_PLUGIN.name;
+  }
+
+  async readPacket(): Promise<Buffer> {
+    const cached = this.cachedReply;
+    if (cached !== null) {
+      this.cachedReply = null;
+      this.firstExchangeDone = true;
+      const wanted = this.plugin.clientPluginName;
+      if (wanted === null || wanted === this.clientPluginName) return cached;
+      await this.switchClient(Buffer.concat([this.scramble, Buffer.of(0)]));
+    }
+    return this.channel.read();
+  }
+
+  async writePacket(data: Buffer): Promise<void> {
+    if (!this.firstExchangeDone) {
+      this.firstExchangeDone = true;
+      if (this.plugin === GREETING_PLUGIN) return;
+      this.cachedReply = null;
+      return this.switchClient(data);
+    }
+    return this.channel.write(buildAuthMoreData(data));
+  }
+
+  private switchClient(pluginData: Buffer): Promise<void> {
+    const pluginName = this.plugin.clientPluginName;
+    if (pluginName === null || !(this.response.capabilities & Capability.PLUGIN_AUTH)) {
+      throw new Refusal('ERR_AUTH_MODE_NOT_SUPPORTED', authModeNotSupported(), 'client-cannot-switch-plugin');
+    }
+    return this.channel.write(buildAuthSwitchRequest({ pluginName, pluginData }));
+  }
+}
+
+// Packet-layer errors during the handshake, each a bad handshake with its own reason.
+const badHandshakeReasons: Record<string, string> = {
+  ERR_MALFORMED_PACKET: 'malformed-response',
+  ERR_PACKET_TOO_LARGE: 'oversized-packet',
+  ERR_PACKET_ALLOCATION: 'oversized-packet',
+  ERR_PACKET_SEQUENCE: 'bad-sequence',
+};
+
+function readFailure(error: unknown): unknown {
+  const reason = badHandshakeReasons[errorCode(error) ?? ''];
+  return reason === undefined ? error : new Refusal('ERR_BAD_HANDSHAKE', badHandshake(), reason, error);
+}
+
+async function authenticate(
+  socket: net.Socket,
+  channel: PacketChannel,
+  options: ResolvedOptions,
+  clientHost: string,
+  connectionId: number,
+): Promise<AuthenticatedConnection> {
+  const scramble = newScramble();
+  await channel.write(
+    buildHandshakeV10({
+      serverVersion: options.serverVersion,
+      connectionId,
+      authPluginData: scramble,
+      capabilities: SERVER_CAPABILITIES,
+      characterSet: UTF8MB4_GENERAL_CI,
+      statusFlags: ServerStatus.AUTOCOMMIT,
+      authPluginName: GREETING_PLUGIN.name,
+    }),
+  );
+  let response: HandshakeResponse41;
+  try {
+    response = parseHandshakeResponse41(await channel.read());
+  } catch (error) {
+    throw readFailure(error);
+  }
+
+  // An unknown user gets a decoy account that no proof can pass, so the exchange looks the same
+  // as for a wrong password (MySQL's decoy_user).
+  const found = options.accounts.find(response.user, clientHost);
+  const account: Account = found ?? {
+    user: response.user,
+    host: clientHost,
+    plugin: GREETING_PLUGIN.name,
+    authenticationString: '*' + crypto.randomBytes(20).toString('hex').toUpperCase(),
+  };
+  if (!(response.capabilities & Capability.PLUGIN_AUTH) && account.plugin.toLowerCase() !== GREETING_PLUGIN.name) {
+    throw new Refusal('ERR_AUTH_MODE_NOT_SUPPORTED', authModeNotSupported(), 'client-lacks-plugin-auth');
+  }
+  const plugin = options.plugins.get(account.plugin.toLowerCase());
+  if (plugin === undefined) throw new Refusal('ERR_PLUGIN_NOT_LOADED', pluginNotLoaded(account.plugin), 'plugin-not-loaded');
+
+  const info: ServerAuthInfo = {
+    userName: response.user,
+    authString: account.authenticationString,
+    authenticatedAs: response.user,
+    externalUser: null,
+    passwordUsed: PASSWORD_USED_NO,
+    hostOrIp: clientHost,
+  };
+  const vio = new HandshakeVio(socket, channel, scramble, plugin, response);
+  let result: CrCode | undefined;
+  let pluginError: unknown;
+  try {
+    result = await plugin.authenticate(vio, info);
+  } catch (error) {
+    if (error instanceof Refusal || errorCode(error) === 'ERR_CONNECTION_CLOSED') throw error;
+    pluginError = error;
+  }
+  const accepted = (result === CR_OK || result === CR_OK_HANDSHAKE_COMPLETE) && found !== null;
+  // No proxy users here: a plugin that maps to another account is refused, not obeyed.
+  if (!accepted || info.authenticatedAs !== response.user) {
+    const reason =
+      found === null
+        ? 'unknown-account'
+        : pluginError !== undefined
+          ? 'plugin-error'
+          : accepted
+            ? 'proxy-user-not-supported'
+            : (info.refusalReason ?? 'plugin-refused');
+    throw new Refusal('ERR_ACCESS_DENIED', accessDenied(response.user, clientHost, info.passwordUsed), reason, pluginError);
+  }
+  return {
+    user: response.user,
+    host: clientHost,
+    account,
+    authenticatedAs: info.authenticatedAs,
+    externalUser: info.externalUser,
+    plugin: plugin.name,
+    database: response.database,
+    capabilities: (response.capabilities & SERVER_CAPABILITIES) >>> 0,
+    characterSet: response.characterSet,
+    connectAttributes: response.connectAttributes,
+    connectionId,
+    leftover: Buffer.alloc(0),
+  };
+}
+
+/** Writes the refusal's ERR packet (when the socket can still take it) and closes the socket. */
+function refuse(socket: net.Socket, channel: PacketChannel, refusal: Refusal): Promise<void> {
+  return new Promise((resolve) => {
+    if (socket.destroyed || !socket.writable) {
+      socket.destroy();
+      return resolve();
+    }
+    channel.write(buildErr(refusal.err)).then(
+      () => socket.end(resolve),
+      () => {
+        socket.destroy();
+        resolve();
+      },
+    );
+  });
+}
+
+/**
+ * Runs the server side of the connection phase on a connected socket. Resolves once the OK packet
+ * is written; rejects with a HandshakeError once the ERR packet is written and the socket closed.
+ * Nothing the client sends after its authentication packets is read: it comes back in `leftover`.
+ */
+export async function acceptConnection(socket: net.Socket, options: ServerOptions): Promise<AuthenticatedConnection> {
+  const { connection, channel } = await acceptWith(socket, resolveOptions(options));
+  return handOver(socket, connection, channel);
+}
+
+// The caller owns the socket from here: it gets every unread byte and attaches its own listeners.
+function handOver(socket: net.Socket, connection: AuthenticatedConnection, channel: PacketChannel): AuthenticatedConnection {
+  socket.off('error', ignoreError);
+  return { ...connection, leftover: channel.detach() };
+}
+
+function ignoreError(): void {}
+
+async function acceptWith(
+  socket: net.Socket,
+  options: ResolvedOptions,
+): Promise<{ connection: AuthenticatedConnection; channel: PacketChannel }> {
+  // Without a listener a reset by the peer would crash the process; the handshake sees the close.
+  socket.on('error', ignoreError);
+  const connectionId = (lastConnectionId = (lastConnectionId % 0xffffffff) + 1);
+  const clientHost = clientHostOf(socket);
+  if (clientHost === null) {
+    socket.destroy();
+    throw new HandshakeError('ERR_CONNECTION_CLOSED', null, null, 'no-transport', 'the socket is neither a connected Unix-domain nor TCP socket');
+  }
+  const channel = new PacketChannel(socket, { maxPayloadSize: options.maxHandshakePacketSize });
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      socket.destroy();
+      reject(new HandshakeError('ERR_CONNECT_TIMEOUT', null, null, 'connect-timeout', `no complete handshake within ${options.connectTimeout} ms`));
+    }, options.connectTimeout);
+  });
+  try {
+    const connection = await Promise.race([authenticate(socket, channel, options, clientHost, connectionId), timedOut]);
+    await Promise.race([channel.write(buildOk({ statusFlags: ServerStatus.AUTOCOMMIT })), timedOut]);
+    return { connection, channel };
+  } catch (error) {
+    if (error instanceof HandshakeError) throw error;
+    if (error instanceof Refusal) {
+      await refuse(socket, channel, error);
+      throw new HandshakeError(error.code, error.err.errno, error.err.sqlState, error.reason, error.err.message, { cause: error.cause });
+    }
+    socket.destroy();
+    throw new HandshakeError('ERR_CONNECTION_CLOSED', null, null, 'connection-closed', 'the client went away during the handshake', { cause: error });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export interface AuthServer extends net.Server {
+  on(event: 'session', listener: (socket: net.Socket, connection: AuthenticatedConnection) => void): this;
+  on(event: 'refuse', listener: (error: HandshakeError, socket: net.Socket) => void): this;
+  on(event: string, listener: (...args: any[]) => void): this; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+/**
+ * A net.Server that authenticates every connection. After success it serves a minimal session
+ * (COM_QUIT, COM_PING, COM_INIT_DB, a few SELECTs), unless a 'session' listener is attached: then
+ * the listener gets the socket and the connection (with its `leftover`) and owns both.
+ * Every refusal is emitted as 'refuse'.
+ */
+export function createServer(options: ServerOptions): AuthServer {
+  const resolved = resolveOptions(options);
+  const server = net.createServer((socket) => {
+    acceptWith(socket, resolved).then(
+      ({ connection, channel }) => {
+        const authenticated = handOver(socket, connection, channel);
+        if (server.listenerCount('session') > 0) server.emit('session', socket, authenticated);
+        else serveSession(socket, authenticated, resolved.serverVersion);
+      },
+      (error: HandshakeError) => server.emit('refuse', error, socket),
+    );
+  }) as AuthServer;
+  return server;
+}
