@@ -21,3 +21,29 @@ export { DEFAULT_MAX_PAYLOAD_SIZE, encodePacket, MAX_PHYSICAL_PAYLOAD, PacketDec
 export type { EncodedPacket, MysqlPacket, PacketDecodeError, PacketDecoderOptions, PacketErrorCode } from './packets';
 export { PacketChannel } from './packet-channel';
 export type { PacketChannelErrorCode, PacketChannelOptions } from './packet-channel';
+export * from './protocol';
+export * from './server-errors';
+export {
+  CR_AUTH_HANDSHAKE,
+  CR_AUTH_PLUGIN_ERROR,
+  CR_AUTH_USER_CREDENTIALS,
+  CR_ERROR,
+  CR_OK,
+  CR_OK_HANDSHAKE_COMPLETE,
+  PluginVio,
+  vioInfoOf,
+} from './vio';
+export type { CrCode, VioInfo } from './vio';
+export { Accounts } from './accounts';
+export type { Account, AccountSpec } from './accounts';
+export {
+  authSimpleServerPlugin,
+  authSocketPlugin,
+  builtinServerPlugins,
+  mysqlNativePasswordPlugin,
+  ServerPluginVio,
+} from './server-plugins';
+export type { ServerAuthInfo, ServerAuthPlugin } from './server-plugins';
+export { acceptConnection, createServer, HandshakeError, SERVER_CAPABILITIES } from './server';
+export type { AuthenticatedConnection, AuthServer, HandshakeErrorCode, ServerOptions } from './server';
+export { serveSession } from './session';
