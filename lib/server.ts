@@ -204,6 +204,8 @@ class Refusal {
 class HandshakeVio extends ServerPluginVio {
   private firstExchangeDone = false;
   private cachedReply: Buffer | null;
+  /** The first failed read or write: it stands even if the plugin swallows it and returns CR_OK. */
+  failure: unknown = undefined;
 
   constructor(
     socket: net.Socket,
@@ -221,7 +223,24 @@ class HandshakeVio extends ServerPluginVio {
     return this.response.clientPluginName ?? GREETING_PLUGIN.name;
   }
 
-  async readPacket(): Promise<Buffer> {
+  readPacket(): Promise<Buffer> {
+    return this.recordFailure(this.read());
+  }
+
+  writePacket(data: Buffer): Promise<void> {
+    return this.recordFailure(this.write(data));
+  }
+
+  private async recordFailure<T>(operation: Promise<T>): Promise<T> {
+    try {
+      return await operation;
+    } catch (error) {
+      this.failure ??= error;
+      throw error;
+    }
+  }
+
+  private async read(): Promise<Buffer> {
     const cached = this.cachedReply;
     if (cached !== null) {
       this.cachedReply = null;
@@ -233,7 +252,7 @@ class HandshakeVio extends ServerPluginVio {
     return this.channel.read();
   }
 
-  async writePacket(data: Buffer): Promise<void> {
+  private async write(data: Buffer): Promise<void> {
     if (!this.firstExchangeDone) {
       this.firstExchangeDone = true;
       if (this.plugin === GREETING_PLUGIN) return;
@@ -243,7 +262,7 @@ class HandshakeVio extends ServerPluginVio {
     return this.channel.write(buildAuthMoreData(data));
   }
 
-  private switchClient(pluginData: Buffer): Promise<void> {
+  private async switchClient(pluginData: Buffer): Promise<void> {
     const pluginName = this.plugin.clientPluginName;
     if (pluginName === null || !(this.response.capabilities & Capability.PLUGIN_AUTH)) {
       throw new Refusal('ERR_AUTH_MODE_NOT_SUPPORTED', authModeNotSupported(), 'client-cannot-switch-plugin');
@@ -320,10 +339,12 @@ async function authenticate(
   try {
     result = await plugin.authenticate(vio, info);
   } catch (error) {
-    if (error instanceof Refusal || errorCode(error) === 'ERR_CONNECTION_CLOSED') throw error;
     pluginError = error;
   }
-  const accepted = (result === CR_OK || result === CR_OK_HANDSHAKE_COMPLETE) && found !== null;
+  // A failed exchange decides, whatever the plugin made of it.
+  pluginError = vio.failure ?? pluginError;
+  if (pluginError instanceof Refusal || errorCode(pluginError) === 'ERR_CONNECTION_CLOSED') throw pluginError;
+  const accepted = (result === CR_OK || result === CR_OK_HANDSHAKE_COMPLETE) && found !== null && pluginError === undefined;
   // No proxy users here: a plugin that maps to another account is refused, not obeyed.
   if (!accepted || info.authenticatedAs !== response.user) {
     const reason =
@@ -352,15 +373,29 @@ async function authenticate(
   };
 }
 
-/** Writes the refusal's ERR packet (when the socket can still take it) and closes the socket. */
-function refuse(socket: net.Socket, channel: PacketChannel, refusal: Refusal): Promise<void> {
+/**
+ * Writes the refusal's ERR packet (when the socket can still take it) and ends our side. Whatever
+ * the client still sends is drained unread, so closing does not reset the connection under the
+ * ERR; the socket is destroyed when the client closes, or after `lingerMs` at the latest.
+ */
+function refuse(socket: net.Socket, channel: PacketChannel, refusal: Refusal, lingerMs: number): Promise<void> {
   return new Promise((resolve) => {
     if (socket.destroyed || !socket.writable) {
       socket.destroy();
       return resolve();
     }
     channel.write(buildErr(refusal.err)).then(
-      () => socket.end(resolve),
+      () => {
+        channel.detach();
+        socket.on('data', () => {});
+        socket.once('close', () => {
+          clearTimeout(linger);
+          resolve();
+        });
+        const linger = setTimeout(() => socket.destroy(), lingerMs);
+        socket.end(resolve);
+        socket.resume();
+      },
       () => {
         socket.destroy();
         resolve();
@@ -414,7 +449,7 @@ async function acceptWith(
   } catch (error) {
     if (error instanceof HandshakeError) throw error;
     if (error instanceof Refusal) {
-      await refuse(socket, channel, error);
+      await refuse(socket, channel, error, options.connectTimeout);
       throw new HandshakeError(error.code, error.err.errno, error.err.sqlState, error.reason, error.err.message, { cause: error.cause });
     }
     socket.destroy();

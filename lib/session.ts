@@ -21,6 +21,8 @@ const UTF8MB4_GENERAL_CI = 45;
 const VERSION_COMMENT = 'auth-socket server';
 // Long statements are cut in the 1235 message, as MySQL cuts them in its own messages.
 const MAX_QUOTED_STATEMENT = 64;
+// Every statement we answer is short; longer ones are not parsed at all (bounded regex work).
+const MAX_ANSWERED_STATEMENT = 1024;
 
 type Value = { kind: 'integer'; text: string } | { kind: 'string'; text: string | null };
 
@@ -93,6 +95,7 @@ function column(name: string, value: Value): ColumnDefinition {
 
 /** A result set for the SELECTs we know, or null for anything else. */
 function answerSelect(sql: string, state: SessionState): Buffer[] | null {
+  if (sql.length > MAX_ANSWERED_STATEMENT) return null;
   const statement = /^select\s+(.+?)(?:\s+limit\s+(\d+))?$/is.exec(sql.trim().replace(/;\s*$/, '').trim());
   if (!statement) return null;
   const items = splitSelectList(statement[1]);

@@ -27,7 +27,7 @@ import { acceptConnection, AuthenticatedConnection, AuthServer, createServer, Ha
 import { ServerAuthPlugin } from '../lib/server-plugins';
 import { scrambleNativePassword } from '../lib/native-password';
 import { lookupUserSync } from '../lib/users';
-import { CR_ERROR, CR_OK } from '../lib/vio';
+import { CR_ERROR, CR_OK, CrCode } from '../lib/vio';
 import { close, listen, tempDir, TempDir } from './helpers/sockets';
 
 const me = lookupUserSync(process.getuid!())!.name;
@@ -47,6 +47,31 @@ const twoStepPlugin: ServerAuthPlugin = {
   },
 };
 
+// Plugins that misbehave: the server must refuse whatever they return.
+const swallowingPlugin: ServerAuthPlugin = {
+  name: 'swallower',
+  clientPluginName: 'swallower_client',
+  async authenticate(vio): Promise<CrCode> {
+    await vio.readPacket().catch(() => Buffer.alloc(0));
+    return CR_OK;
+  },
+};
+const throwingPlugin: ServerAuthPlugin = {
+  name: 'thrower',
+  clientPluginName: null,
+  authenticate() {
+    throw new Error('plugin bug');
+  },
+};
+const proxyingPlugin: ServerAuthPlugin = {
+  name: 'proxier',
+  clientPluginName: null,
+  authenticate(_vio, info) {
+    info.authenticatedAs = 'root';
+    return CR_OK;
+  },
+};
+
 function accounts(): Accounts {
   const list = new Accounts();
   list.create({ user: me, host: 'localhost', plugin: 'auth_socket' });
@@ -54,6 +79,9 @@ function accounts(): Accounts {
   list.create({ user: 'carol', host: 'localhost', plugin: 'mysql_native_password', password: 's3cret' });
   list.create({ user: 'simon', host: 'localhost', plugin: 'auth_simple', authenticationString: 'open sesame' });
   list.create({ user: 'tess', host: 'localhost', plugin: 'two_step' });
+  list.create({ user: 'sally', host: 'localhost', plugin: 'swallower' });
+  list.create({ user: 'theo', host: 'localhost', plugin: 'thrower' });
+  list.create({ user: 'pete', host: 'localhost', plugin: 'proxier' });
   return list;
 }
 
@@ -65,7 +93,7 @@ const refusals: HandshakeError[] = [];
 beforeAll(async () => {
   dir = tempDir();
   socketPath = path.join(dir.path, 'server.sock');
-  server = createServer({ accounts: accounts(), plugins: [twoStepPlugin] });
+  server = createServer({ accounts: accounts(), plugins: [twoStepPlugin, swallowingPlugin, throwingPlugin, proxyingPlugin] });
   server.on('refuse', (error) => refusals.push(error));
   await listen(server, socketPath);
 });
@@ -231,6 +259,35 @@ describe('plugin restart semantics', () => {
     await client.channel.write(response({ capabilities, user: 'carol', authResponse: proof, clientPluginName: null }));
     expect(isOkPacket(await client.channel.read())).toBe(true);
     client.socket.destroy();
+  });
+});
+
+describe('plugins cannot let a client in by mistake', () => {
+  it('a plugin that swallows a failed read and returns CR_OK is refused', async () => {
+    const client = await connect();
+    await client.channel.write(response({ user: 'sally' }));
+    expect(parseAuthSwitchRequest(await client.channel.read()).pluginName).toBe('swallower_client');
+    client.socket.write(Buffer.from([0xff, 0xff, 0xff, 3])); // announces a 16 MiB reply
+    expect(errOf(await framesUntilClose(client))).toEqual({
+      errno: 1045,
+      sqlState: '28000',
+      message: "Access denied for user 'sally'@'localhost' (using password: NO)",
+    });
+    expect(refusals.at(-1)).toMatchObject({ code: 'ERR_ACCESS_DENIED', reason: 'plugin-error' });
+  });
+
+  it('a plugin that throws is a refusal', async () => {
+    const client = await connect();
+    await client.channel.write(response({ user: 'theo' }));
+    expect(errOf(await framesUntilClose(client)).errno).toBe(1045);
+    expect(refusals.at(-1)).toMatchObject({ reason: 'plugin-error' });
+  });
+
+  it('a plugin that authenticates as another user is refused (no proxy users)', async () => {
+    const client = await connect();
+    await client.channel.write(response({ user: 'pete' }));
+    expect(errOf(await framesUntilClose(client)).errno).toBe(1045);
+    expect(refusals.at(-1)).toMatchObject({ reason: 'proxy-user-not-supported' });
   });
 });
 
