@@ -216,7 +216,11 @@ export class PacketChannel {
         );
         return;
       }
-      this.head++;
+      // Drop the queue's hold on payloads once all are read.
+      if (++this.head === this.packets.length) {
+        this.packets.length = 0;
+        this.head = 0;
+      }
       this.sequence = (packet.sequenceId + physicalPacketCount(packet.payload.length)) & 0xff;
       this.settle().resolve(packet.payload);
     } else if (this.decodeFailure !== null) {

@@ -26,15 +26,13 @@ const char* PacketErrorCode(PacketError error) {
 }
 
 void PacketView::CopyPayloadTo(uint8_t* out) const {
-  size_t offset = 0;
+  // Every physical packet but the last is full, so where the payload lies follows from
+  // payloadSize alone: the lengths are not read again from frames that the caller may share.
   size_t copied = 0;
-  // The frames were validated by the decoder; the bounds are checked again all the same.
-  while (offset + kPacketHeaderSize <= framesSize) {
-    size_t length = PhysicalLength(frames + offset);
-    offset += kPacketHeaderSize;
-    if (length > framesSize - offset || length > payloadSize - copied) return;
+  for (size_t offset = kPacketHeaderSize;; offset += kPacketHeaderSize + kMaxPhysicalPayload) {
+    size_t length = std::min(kMaxPhysicalPayload, payloadSize - copied);
+    if (offset > framesSize || length > framesSize - offset) return;
     if (length > 0) std::memcpy(out + copied, frames + offset, length);
-    offset += length;
     copied += length;
     if (length < kMaxPhysicalPayload) return;
   }
