@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // auth-socket command line. `auth-socket demo [--socket PATH]`: a Unix-socket server that tells
-// each client who the kernel says it is.
+// each client who the kernel says it is. `auth-socket serve ...`: the MySQL-protocol server
+// (see serve-command.ts).
 import fs from 'fs';
 import net from 'net';
 import os from 'os';
 import path from 'path';
 
 import { getPeerCredentials, lookupUser } from './index';
+import { parseServeArgs, SERVE_USAGE, startServe } from './serve-command';
 
 const DEFAULT_DEMO_SOCKET = path.join(os.tmpdir(), 'auth-socket-demo.sock');
 
@@ -50,10 +52,36 @@ function demo(args: string[]): void {
   process.on('SIGTERM', stop);
 }
 
+function serve(args: string[]): void {
+  startServe(parseServeArgs(args)).then(
+    (servers) => {
+      const stop = () => {
+        for (const server of servers) server.close();
+        process.exitCode = 0;
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    },
+    (error) => {
+      console.error(`auth-socket serve: ${error.message}`);
+      process.exitCode = 1;
+    },
+  );
+}
+
 function main(argv: string[]): void {
   const [command = 'demo', ...rest] = argv;
   if (command === 'demo') return demo(rest);
-  console.error(`usage: auth-socket demo [--socket PATH]`);
+  if (command === 'serve') {
+    try {
+      return serve(rest);
+    } catch (error) {
+      console.error((error as Error).message);
+      process.exitCode = 2;
+      return;
+    }
+  }
+  console.error(`usage: auth-socket demo [--socket PATH]\n${SERVE_USAGE}`);
   process.exitCode = 2;
 }
 
