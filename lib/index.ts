@@ -47,3 +47,36 @@ export type { ServerAuthInfo, ServerAuthPlugin } from './server-plugins';
 export { acceptConnection, createServer, HandshakeError, SERVER_CAPABILITIES } from './server';
 export type { AuthenticatedConnection, AuthServer, HandshakeErrorCode, ServerOptions } from './server';
 export { serveSession } from './session';
+export {
+  declareClientPlugin,
+  MAX_PLUGIN_NAME_LENGTH,
+  MYSQL_CLIENT_AUTHENTICATION_PLUGIN,
+  MYSQL_CLIENT_AUTHENTICATION_PLUGIN_INTERFACE_VERSION,
+} from './client-plugin';
+export type { ClientAuthPlugin, ClientPluginDescriptor, ConnectionPluginOptions, MysqlHandle, PluginErrorBuffer } from './client-plugin';
+export {
+  builtinClientPlugins,
+  CR_AUTH_PLUGIN_CANNOT_LOAD,
+  DEFAULT_PLUGIN_DIR,
+  findClientPlugin,
+  loadClientPlugin,
+  pluginDirectory,
+  pluginGetOption,
+  pluginOptions,
+  registerClientPlugin,
+  unloadClientPlugin,
+} from './client-registry';
+export type { LoadClientPluginOptions, PluginError } from './client-registry';
+export { authSimple } from './client-plugins/auth-simple';
+export { cachingSha2Password } from './client-plugins/caching-sha2-password';
+export { mysqlClearPassword } from './client-plugins/clear-password';
+export { dialog } from './client-plugins/dialog';
+export { clientEd25519, ed25519PasswordPublicKey } from './client-plugins/ed25519';
+export { mysqlNativePassword } from './client-plugins/native-password';
+export { cachingSha2PasswordHash, scrambleCachingSha2Password, verifyCachingSha2Password } from './caching-sha2';
+export { cachingSha2PasswordPlugin, createCachingSha2PasswordPlugin } from './caching-sha2-server';
+export type { CachingSha2PasswordPluginOptions } from './caching-sha2-server';
+export { connect, DEFAULT_CONNECT_TIMEOUT } from './client';
+export type { ClientConnection, ConnectError, ConnectOptions } from './client';
+export { toMysql2AuthPlugins } from './mysql2-adapter';
+export type { Mysql2AuthPlugin, Mysql2ConnectionLike } from './mysql2-adapter';
