@@ -36,6 +36,11 @@ export interface PacketDecoderOptions {
   maxPayloadSize?: number;
   /** Id the first packet must carry (default 0). */
   sequenceId?: number;
+  /**
+   * false: a logical packet may start with any id, reported in its sequenceId for the caller to
+   * check when it uses the packet; continuation packets must still count up from it. Default true.
+   */
+  strictSequence?: boolean;
 }
 
 export interface NativePacketDecoder {
@@ -44,7 +49,7 @@ export interface NativePacketDecoder {
   resetSequence(id?: number): void;
   /** Removes and returns the bytes not returned as packets, exactly as received. */
   takeBuffered(): Buffer;
-  /** The id the next logical packet must start with. */
+  /** The id the next logical packet must start with (with strictSequence false: would start with). */
   readonly nextSequenceId: number;
   readonly bufferedBytes: number;
 }

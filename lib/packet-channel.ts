@@ -2,9 +2,11 @@
 // connection's sequence counter. Both handshakes (server and client) are built on it.
 //
 // Reads never act on more than was asked for: socket data is only decoded while a read waits
-// (the socket is paused otherwise), and whatever the channel took from the socket but did not
-// hand out comes back byte-exact from detach(), so a server can authenticate and then pass every
-// later byte on untouched.
+// (the socket is paused otherwise); a packet's sequence id is checked against the channel's
+// counter when it is read, not when it is decoded (a chunk may already hold the next command,
+// which restarts at 0); and whatever the channel took from the socket but did not hand out comes
+// back byte-exact from detach(), so a server can authenticate and then pass every later byte on
+// untouched.
 import net from 'net';
 
 import { codedError, type CodedError } from './errors';
@@ -83,7 +85,7 @@ export class PacketChannel {
     if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
       throw codedError('ERR_INVALID_ARG_VALUE', 'timeoutMs must be a positive number', RangeError);
     }
-    this.decoder = new PacketDecoder({ maxPayloadSize });
+    this.decoder = new PacketDecoder({ maxPayloadSize, strictSequence: false });
     this.timeoutMs = timeoutMs;
     socket.on('data', this.onData);
     socket.on('end', this.onEnd);
@@ -132,7 +134,6 @@ export class PacketChannel {
     }
     const { frame, nextSequenceId } = encodePacket(payload, this.sequence);
     this.sequence = nextSequenceId;
-    this.decoder.resetSequence(nextSequenceId);
     return new Promise<void>((resolve, reject) => {
       this.socket.write(frame, (error) => {
         if (error == null) return resolve();
@@ -146,7 +147,6 @@ export class PacketChannel {
   /** A new command starts: ids restart at 0 in both directions. */
   resetSequence(): void {
     this.sequence = 0;
-    this.decoder.resetSequence(0);
   }
 
   /**

@@ -38,10 +38,14 @@ void PacketView::CopyPayloadTo(uint8_t* out) const {
   }
 }
 
-PacketDecoderCore::PacketDecoderCore(size_t maxPayloadSize, uint8_t sequenceId)
-    : maxPayloadSize_(maxPayloadSize), nextSequenceId_(sequenceId), scanSequenceId_(sequenceId) {}
+PacketDecoderCore::PacketDecoderCore(size_t maxPayloadSize, uint8_t sequenceId, bool strictSequence)
+    : maxPayloadSize_(maxPayloadSize),
+      strictSequence_(strictSequence),
+      nextSequenceId_(sequenceId),
+      scanSequenceId_(sequenceId) {}
 
 void PacketDecoderCore::RestartScan() {
+  started_ = false;
   headerFill_ = 0;
   physicalRemaining_ = 0;
   continued_ = false;
@@ -60,6 +64,7 @@ PacketDecoderCore::ScanResult PacketDecoderCore::Scan(const uint8_t* data, size_
       used += take;
       if (headerFill_ < kPacketHeaderSize) break;
       size_t length = PhysicalLength(header_);
+      if (!started_ && !strictSequence_) scanSequenceId_ = header_[3];
       if (header_[3] != scanSequenceId_) {
         errorMessage_ = "packet sequence id " + std::to_string(header_[3]) + ", expected " +
                         std::to_string(scanSequenceId_);
@@ -70,6 +75,10 @@ PacketDecoderCore::ScanResult PacketDecoderCore::Scan(const uint8_t* data, size_
         errorMessage_ = "packet payload of more than " + std::to_string(maxPayloadSize_) +
                         " bytes (maxPayloadSize)";
         return {used, PacketError::kTooLarge, false};
+      }
+      if (!started_) {
+        started_ = true;
+        firstSequenceId_ = header_[3];
       }
       logicalSize_ += length;
       scanSequenceId_ = static_cast<uint8_t>(scanSequenceId_ + 1);
@@ -136,7 +145,7 @@ PacketError PacketDecoderCore::Push(const uint8_t* data, size_t size, PacketSink
       return result.error == PacketError::kNone ? PacketError::kNone : Fail(result.error);
     }
 
-    PacketView packet{nextSequenceId_, logicalSize_, start, result.consumed};
+    PacketView packet{firstSequenceId_, logicalSize_, start, result.consumed};
     if (continuing) {
       if (!AppendPending(start, data + offset)) return Fail(PacketError::kAllocation);
       packet.frames = pending_.data();

@@ -45,7 +45,10 @@ class PacketSink {
 
 class PacketDecoderCore {
  public:
-  PacketDecoderCore(size_t maxPayloadSize, uint8_t sequenceId);
+  // With strictSequence false, a logical packet may start with any id (it is reported, for a
+  // caller that checks ids when it consumes packets rather than when they arrive); the physical
+  // packets of one logical packet must count up from its first either way.
+  PacketDecoderCore(size_t maxPayloadSize, uint8_t sequenceId, bool strictSequence);
 
   // Decodes a whole chunk, handing every logical packet it completes to `sink`. Returns kNone,
   // or the error that failed the decoder; once failed, every call returns that error again. The
@@ -81,7 +84,8 @@ class PacketDecoderCore {
   PacketError Fail(PacketError error);
 
   const size_t maxPayloadSize_;
-  uint8_t nextSequenceId_;  // the id the next logical packet must start with
+  const bool strictSequence_;
+  uint8_t nextSequenceId_;  // the id the next logical packet must (strict) or should start with
   PacketError error_ = PacketError::kNone;
   std::string errorMessage_;
 
@@ -91,6 +95,8 @@ class PacketDecoderCore {
   size_t pendingScanned_ = 0;  // how much of pending_ the scan state below has seen
 
   // Scan state of the pending logical packet.
+  bool started_ = false;  // its first header was accepted
+  uint8_t firstSequenceId_ = 0;
   uint8_t header_[kPacketHeaderSize] = {};
   size_t headerFill_ = 0;
   size_t physicalRemaining_ = 0;

@@ -69,7 +69,7 @@ class PacketDecoder : public Napi::ObjectWrap<PacketDecoder> {
                         InstanceAccessor<&PacketDecoder::BufferedBytes>("bufferedBytes")});
   }
 
-  // new PacketDecoder({ maxPayloadSize = 16 MiB, sequenceId = 0 } = {})
+  // new PacketDecoder({ maxPayloadSize = 16 MiB, sequenceId = 0, strictSequence = true } = {})
   explicit PacketDecoder(const Napi::CallbackInfo& info)
       : Napi::ObjectWrap<PacketDecoder>(info), core_(CoreFrom(info)) {}
 
@@ -77,7 +77,7 @@ class PacketDecoder : public Napi::ObjectWrap<PacketDecoder> {
   static PacketDecoderCore CoreFrom(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Napi::Value options = info[0];
-    if (options.IsUndefined()) return PacketDecoderCore(kDefaultMaxPayloadSize, 0);
+    if (options.IsUndefined()) return PacketDecoderCore(kDefaultMaxPayloadSize, 0, true);
     if (!options.IsObject()) {
       throw ArgumentError(Napi::TypeError::New(env, "options must be an object"),
                           "ERR_INVALID_ARG_TYPE");
@@ -86,7 +86,13 @@ class PacketDecoder : public Napi::ObjectWrap<PacketDecoder> {
     size_t maxPayloadSize = IntegerArgument(env, object.Get("maxPayloadSize"), "maxPayloadSize",
                                             kMaxMaxPayloadSize, kDefaultMaxPayloadSize);
     size_t sequenceId = IntegerArgument(env, object.Get("sequenceId"), "sequenceId", 255, 0);
-    return PacketDecoderCore(maxPayloadSize, static_cast<uint8_t>(sequenceId));
+    Napi::Value strict = object.Get("strictSequence");
+    if (!strict.IsUndefined() && !strict.IsBoolean()) {
+      throw ArgumentError(Napi::TypeError::New(env, "strictSequence must be a boolean"),
+                          "ERR_INVALID_ARG_TYPE");
+    }
+    bool strictSequence = strict.IsUndefined() || strict.As<Napi::Boolean>().Value();
+    return PacketDecoderCore(maxPayloadSize, static_cast<uint8_t>(sequenceId), strictSequence);
   }
 
   // push(chunk) -> { sequenceId, payload }[]: every packet the chunk completes, in one call.

@@ -122,6 +122,19 @@ describe('PacketChannel', () => {
     expect(server.detach().equals(Buffer.concat([command, partial]))).toBe(true);
   });
 
+  it('reads commands sent back to back, each restarting the sequence at 0', async () => {
+    const [serverSocket, clientSocket] = pair();
+    const server = new PacketChannel(serverSocket);
+    await rawWrite(clientSocket, Buffer.concat([frame('ping', 0), frame('query', 0), frame('quit', 0)]));
+    const commands: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      server.resetSequence();
+      commands.push((await server.read()).toString());
+      await server.write(Buffer.from('answer'));
+    }
+    expect(commands).toEqual(['ping', 'query', 'quit']);
+  });
+
   it('hands back unread packets and later data, and leaves the rest in the paused socket', async () => {
     const [serverSocket, clientSocket] = pair();
     const server = new PacketChannel(serverSocket);

@@ -201,6 +201,29 @@ describe('PacketDecoder', () => {
     );
   });
 
+  it('with strictSequence false, lets each packet start with any id and reports it', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(payloadArb, sequenceArb), { minLength: 1, maxLength: 10 }), cutsArb, (packets, cuts) => {
+        const stream = Buffer.concat(packets.map(([payload, id]) => encodePacket(payload, id).frame));
+        const decoder = new PacketDecoder({ strictSequence: false });
+        const outcome = decodeChunks(decoder, chunk(stream, cuts));
+        expect(outcome.code).toBeUndefined();
+        expect(outcome.packets).toEqual(packets.map(([payload, id]) => ({ sequenceId: id, payload })));
+        expect(decoder.nextSequenceId).toBe((packets[packets.length - 1][1] + 1) & 0xff);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('with strictSequence false, still wants the continuation packets in sequence', () => {
+    const { frame } = encodePacket(Buffer.alloc(MAX_PHYSICAL_PAYLOAD + 1), 7);
+    frame[frame.length - 2] = 9; // the second physical packet's id: 9 instead of 8
+    const decoder = new PacketDecoder({ strictSequence: false });
+    const error = catchError(() => decoder.push(frame));
+    expect(error.code).toBe('ERR_PACKET_SEQUENCE');
+    expect(decoder.takeBuffered().equals(frame)).toBe(true);
+  });
+
   it('stays failed: every later push throws the same code, whatever it is given', () => {
     fc.assert(
       fc.property(fc.boolean(), fc.array(payloadArb, { maxLength: 4 }), (tooLarge, later) => {
@@ -322,6 +345,7 @@ describe('PacketDecoder', () => {
       [() => new PacketDecoder({ maxPayloadSize: Number.NaN }), 'ERR_INVALID_ARG_VALUE'],
       [() => new PacketDecoder({ sequenceId: 256 }), 'ERR_INVALID_ARG_VALUE'],
       [() => new PacketDecoder({ sequenceId: 0.5 }), 'ERR_INVALID_ARG_VALUE'],
+      [() => new PacketDecoder({ strictSequence: 1 as unknown as boolean }), 'ERR_INVALID_ARG_TYPE'],
       [() => new PacketDecoder().push('bytes' as unknown as Buffer), 'ERR_INVALID_ARG_TYPE'],
       [() => new PacketDecoder().push(new Uint16Array(2) as unknown as Buffer), 'ERR_INVALID_ARG_TYPE'],
       [() => new PacketDecoder().resetSequence(-1), 'ERR_INVALID_ARG_VALUE'],

@@ -112,7 +112,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   stream.resize(prefix);
   stream.insert(stream.end(), choices.Rest(), choices.Rest() + choices.RestSize());
 
-  PacketDecoderCore decoder(maxPayloadSize, sequenceId);
+  PacketDecoderCore decoder(maxPayloadSize, sequenceId, (mode & 8) == 0);
   RecordingSink sink(maxPayloadSize, output);
   if (mode & 1) sink.RefuseAfter(1 + (mode >> 5));
 
