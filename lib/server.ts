@@ -93,6 +93,8 @@ const DEFAULT_MAX_HANDSHAKE_PACKET_SIZE = 64 * 1024;
 const DEFAULT_SERVER_VERSION = '8.0.36-auth-socket';
 const UTF8MB4_GENERAL_CI = 45;
 const SCRAMBLE_LENGTH = 20;
+// The packet decoder's own ceiling (1 GiB, MySQL's max_allowed_packet limit).
+const MAX_DECODER_PAYLOAD_SIZE = 1024 * 1024 * 1024;
 // The greeting's scramble is made for the default plugin, as MySQL's is.
 const GREETING_PLUGIN = mysqlNativePasswordPlugin;
 
@@ -149,10 +151,10 @@ function pluginTable(extra: ServerAuthPlugin[] | undefined): Map<string, ServerA
   return table;
 }
 
-function positiveInteger(value: number | undefined, fallback: number, what: string): number {
+function positiveInteger(value: number | undefined, fallback: number, max: number, what: string): number {
   if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value <= 0) {
-    throw codedError('ERR_INVALID_ARG_VALUE', `${what} must be a positive integer`, TypeError);
+  if (!Number.isSafeInteger(value) || value <= 0 || value > max) {
+    throw codedError('ERR_INVALID_ARG_VALUE', `${what} must be an integer from 1 to ${max}`, TypeError);
   }
   return value;
 }
@@ -176,9 +178,15 @@ function resolveOptions(options: ServerOptions): ResolvedOptions {
   return {
     accounts: options.accounts,
     plugins: pluginTable(options.plugins),
-    connectTimeout: positiveInteger(options.connectTimeout, DEFAULT_CONNECT_TIMEOUT_MS, 'connectTimeout'),
+    // setTimeout's own limit.
+    connectTimeout: positiveInteger(options.connectTimeout, DEFAULT_CONNECT_TIMEOUT_MS, 0x7fffffff, 'connectTimeout'),
     serverVersion,
-    maxHandshakePacketSize: positiveInteger(options.maxHandshakePacketSize, DEFAULT_MAX_HANDSHAKE_PACKET_SIZE, 'maxHandshakePacketSize'),
+    maxHandshakePacketSize: positiveInteger(
+      options.maxHandshakePacketSize,
+      DEFAULT_MAX_HANDSHAKE_PACKET_SIZE,
+      MAX_DECODER_PAYLOAD_SIZE,
+      'maxHandshakePacketSize',
+    ),
   };
 }
 

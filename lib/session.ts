@@ -129,15 +129,15 @@ function quoteStatement(sql: string): string {
  * Commands are handled one at a time, in order.
  */
 export async function serveSession(socket: net.Socket, connection: AuthenticatedConnection, serverVersion: string): Promise<void> {
-  if (connection.leftover.length > 0) {
-    // A client that already closed its side cannot be answered (our side was ended with it).
-    if (socket.readableEnded) return void socket.destroy();
-    // Back in front of the unread stream: the session reads the socket as if never touched.
-    socket.unshift(connection.leftover);
-  }
-  const channel = new PacketChannel(socket);
   const state: SessionState = { connection, serverVersion, database: connection.database };
   try {
+    if (connection.leftover.length > 0) {
+      // A client that already closed its side cannot be answered (our side was ended with it).
+      if (socket.readableEnded) return void socket.destroy();
+      // Back in front of the unread stream: the session reads the socket as if never touched.
+      socket.unshift(connection.leftover);
+    }
+    const channel = new PacketChannel(socket);
     for (;;) {
       channel.resetSequence();
       const packet = await channel.read();
@@ -158,7 +158,8 @@ export async function serveSession(socket: net.Socket, connection: Authenticated
           for (const payload of result) await channel.write(payload);
         }
       } else {
-        await channel.write(buildErr(notSupportedYet(`command 0x${command.toString(16).padStart(2, '0')}`)));
+        const what = command < 0 ? 'an empty command' : `command 0x${command.toString(16).padStart(2, '0')}`;
+        await channel.write(buildErr(notSupportedYet(what)));
       }
     }
     socket.end();

@@ -438,6 +438,34 @@ describe('bytes sent before the decision', () => {
   });
 });
 
+describe('the minimal session', () => {
+  async function command(client: Client, payload: Buffer): Promise<Buffer> {
+    client.channel.resetSequence();
+    await client.channel.write(payload);
+    return client.channel.read();
+  }
+
+  it('answers COM_PING, COM_INIT_DB, the SELECTs it knows, 1235 for the rest, and closes on COM_QUIT', async () => {
+    const client = await connect();
+    await client.channel.write(response({}));
+    expect(isOkPacket(await client.channel.read())).toBe(true);
+    expect(isOkPacket(await command(client, Buffer.of(Command.PING)))).toBe(true);
+    expect(isOkPacket(await command(client, Buffer.concat([Buffer.of(Command.INIT_DB), Buffer.from('shop')])))).toBe(true);
+    const sql = "SELECT DATABASE() AS db, CONNECTION_ID(), 'x', 42, current_user, @@version";
+    const first = await command(client, Buffer.concat([Buffer.of(Command.QUERY), Buffer.from(sql)]));
+    const result = await readTextResultSet(first, () => client.channel.read(), Capability.DEPRECATE_EOF);
+    expect(result.columns.map((c) => c.name)).toEqual(['db', 'CONNECTION_ID()', "'x'", '42', 'current_user', '@@version']);
+    expect(result.rows).toEqual([['shop', String(client.greeting.connectionId), 'x', '42', `${me}@localhost`, client.greeting.serverVersion]]);
+    for (const unknown of [Buffer.of(Command.STMT_PREPARE, 0x31), Buffer.alloc(0), Buffer.concat([Buffer.of(Command.QUERY), Buffer.from('SELECT * FROM mysql.user')])]) {
+      const err = parseErr(await command(client, unknown));
+      expect(err).toMatchObject({ errno: 1235, sqlState: '42000' });
+    }
+    client.channel.resetSequence();
+    await client.channel.write(Buffer.of(Command.QUIT));
+    expect(await framesUntilClose(client)).toEqual([]);
+  });
+});
+
 describe('connect timeout', () => {
   it('closes a client that never answers the greeting', async () => {
     const slow = createServer({ accounts: accounts(), connectTimeout: 50 });
