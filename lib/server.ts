@@ -212,8 +212,8 @@ class Refusal {
 class HandshakeVio extends ServerPluginVio {
   private firstExchangeDone = false;
   private cachedReply: Buffer | null;
-  /** The first failed read or write: it stands even if the plugin swallows it and returns CR_OK. */
-  failure: unknown = undefined;
+  // The first failed read or write: it stands even if the plugin swallows it and returns CR_OK.
+  #failure: unknown = undefined;
 
   constructor(
     socket: net.Socket,
@@ -224,6 +224,10 @@ class HandshakeVio extends ServerPluginVio {
   ) {
     super(socket);
     this.cachedReply = response.authResponse;
+  }
+
+  get failure(): unknown {
+    return this.#failure;
   }
 
   private get clientPluginName(): string {
@@ -243,7 +247,7 @@ class HandshakeVio extends ServerPluginVio {
     try {
       return await operation;
     } catch (error) {
-      this.failure ??= error;
+      this.#failure ??= error;
       throw error;
     }
   }
@@ -263,7 +267,8 @@ class HandshakeVio extends ServerPluginVio {
   private async write(data: Buffer): Promise<void> {
     if (!this.firstExchangeDone) {
       this.firstExchangeDone = true;
-      if (this.plugin === GREETING_PLUGIN) return;
+      // MySQL decides by name: the account's plugin is the default one, no restart.
+      if (this.plugin.name.toLowerCase() === GREETING_PLUGIN.name) return;
       this.cachedReply = null;
       return this.switchClient(data);
     }
