@@ -55,7 +55,11 @@ export interface MysqlHandle {
   setError(message: string): void;
 }
 
-export type AuthenticateFunction = (vio: PluginVio, mysql: MysqlHandle) => CrCode | Promise<CrCode>;
+/**
+ * The main function. Typed as number so that plain `return cond ? CR_OK : CR_ERROR` compiles; any
+ * value other than CR_OK, CR_OK_HANDSHAKE_COMPLETE or CR_ERROR counts as a failure.
+ */
+export type AuthenticateFunction = (vio: PluginVio, mysql: MysqlHandle) => number | Promise<number>;
 
 /** The members of mysql_declare_client_plugin(AUTHENTICATION), in MySQL's order. */
 export interface ClientPluginDescriptor {

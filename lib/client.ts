@@ -6,7 +6,7 @@ import net from 'net';
 
 import { ClientAuthPlugin, ConnectionPluginOptions, isClientAuthResult, MysqlHandle } from './client-plugin';
 import { cleartextPluginEnabled, findClientPlugin, resolveClientPlugin } from './client-registry';
-import { codedError, CodedError } from './errors';
+import { codedError, CodedError, errorCode } from './errors';
 import { PacketChannel } from './packet-channel';
 import {
   buildHandshakeResponse41,
@@ -321,7 +321,8 @@ export function connect(options: ConnectOptions): Promise<ClientConnection> {
       () => fail(clientError('ERR_CONNECT_TIMEOUT', CR_SERVER_LOST, `connection phase not finished within ${timeout} ms`)),
       timeout,
     );
-    const lost = () => fail(clientError('ERR_SERVER_LOST', CR_SERVER_LOST, 'Lost connection to server during the connection phase'));
+    const lostError = () => clientError('ERR_SERVER_LOST', CR_SERVER_LOST, 'Lost connection to server during the connection phase');
+    const lost = () => fail(lostError());
     socket.once('error', fail);
     socket.once('close', lost);
     socket.once('connect', () => {
@@ -334,7 +335,13 @@ export function connect(options: ConnectOptions): Promise<ClientConnection> {
         socket.removeListener('close', lost);
         socket.pause();
         resolve(connection);
-      }, fail);
+      }, (error) => {
+        // The channel's view of a vanished server, under the client library's name for it.
+        if (errorCode(error) !== 'ERR_CONNECTION_CLOSED') return fail(error);
+        const lostConnection = lostError();
+        lostConnection.cause = error;
+        fail(lostConnection);
+      });
     });
   });
 }
