@@ -5,6 +5,7 @@ import crypto from 'crypto';
 import net from 'net';
 
 import { Account, Accounts } from './accounts';
+import { cachingSha2PasswordPlugin } from './caching-sha2-server';
 import { codedError, errorCode } from './errors';
 import { PacketChannel } from './packet-channel';
 import {
@@ -141,7 +142,7 @@ function clientHostOf(socket: net.Socket): string | null {
 
 function pluginTable(extra: ServerAuthPlugin[] | undefined): Map<string, ServerAuthPlugin> {
   const table = new Map<string, ServerAuthPlugin>();
-  for (const plugin of [...builtinServerPlugins, ...(extra ?? [])]) {
+  for (const plugin of [...builtinServerPlugins, cachingSha2PasswordPlugin, ...(extra ?? [])]) {
     if (typeof plugin?.name !== 'string' || typeof plugin.authenticate !== 'function') {
       throw codedError('ERR_INVALID_ARG_VALUE', 'a server plugin needs a name and an authenticate function', TypeError);
     }
@@ -201,13 +202,15 @@ class Refusal {
 }
 
 /**
- * MySQL's MPVIO for the account's plugin. The first packet either side of the plugin exchanges
- * decides whether the client must restart with another plugin:
+ * MySQL's MPVIO for the account's plugin (server_mpvio_read_packet / _write_packet). The first
+ * packet either side of the plugin exchanges decides whether the client must restart with another
+ * plugin:
  * - a read returns the client's first reply when it was made for this plugin's client side (or
- *   the plugin takes any); otherwise the client is sent an AuthSwitchRequest with the scramble;
+ *   the plugin takes any); otherwise the client gets an AuthSwitchRequest: with the greeting's
+ *   scramble when the account uses the greeting's plugin, with no data for any other plugin;
  * - a write by the greeting's own plugin is the greeting itself and is not sent again; any other
  *   plugin's first write becomes the AuthSwitchRequest's data.
- * Every later write is wrapped as AuthMoreData.
+ * Every later write is wrapped as AuthMoreData. Plugin names compare case-insensitively.
  */
 class HandshakeVio extends ServerPluginVio {
   private firstExchangeDone = false;
@@ -230,9 +233,16 @@ class HandshakeVio extends ServerPluginVio {
     return this.#failure;
   }
 
+  private get isGreetingPlugin(): boolean {
+    return this.plugin.name.toLowerCase() === GREETING_PLUGIN.name;
+  }
+
+  /** The plugin the client's first reply was made by, as MySQL reads it. */
   private get clientPluginName(): string {
-    // Without CLIENT_PLUGIN_AUTH (or without the name) a 4.1 client speaks mysql_native_password.
-    return this.response.clientPluginName ?? GREETING_PLUGIN.name;
+    // A client without CLIENT_PLUGIN_AUTH speaks mysql_native_password; one that has it but
+    // names no plugin named the empty one (so it is asked to switch).
+    if (!(this.response.capabilities & Capability.PLUGIN_AUTH)) return GREETING_PLUGIN.name;
+    return (this.response.clientPluginName ?? '').toLowerCase();
   }
 
   readPacket(): Promise<Buffer> {
@@ -258,8 +268,8 @@ class HandshakeVio extends ServerPluginVio {
       this.cachedReply = null;
       this.firstExchangeDone = true;
       const wanted = this.plugin.clientPluginName;
-      if (wanted === null || wanted === this.clientPluginName) return cached;
-      await this.switchClient(Buffer.concat([this.scramble, Buffer.of(0)]));
+      if (wanted === null || wanted.toLowerCase() === this.clientPluginName) return cached;
+      await this.switchClient(this.isGreetingPlugin ? Buffer.concat([this.scramble, Buffer.of(0)]) : Buffer.alloc(0));
     }
     return this.channel.read();
   }
@@ -267,8 +277,8 @@ class HandshakeVio extends ServerPluginVio {
   private async write(data: Buffer): Promise<void> {
     if (!this.firstExchangeDone) {
       this.firstExchangeDone = true;
-      // MySQL decides by name: the account's plugin is the default one, no restart.
-      if (this.plugin.name.toLowerCase() === GREETING_PLUGIN.name) return;
+      // The account's plugin is the greeting's (MySQL decides by name): no restart.
+      if (this.isGreetingPlugin) return;
       this.cachedReply = null;
       return this.switchClient(data);
     }

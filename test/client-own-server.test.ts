@@ -212,6 +212,21 @@ describe('caching_sha2_password: both halves ours, cross-checked with mysql2', (
     });
   });
 
+  it('is built into createServer(): no plugins option needed', async () => {
+    const dir = tempDir();
+    const server = createServer({ accounts: accounts() });
+    try {
+      await listen(server, path.join(dir.path, 'builtin.sock'));
+      const connection = await theirs({ socketPath: path.join(dir.path, 'builtin.sock'), user: 'sha', password: SHA_PASSWORD });
+      const [rows] = await connection.query('SELECT CURRENT_USER()');
+      expect(rows).toEqual([{ 'CURRENT_USER()': 'sha@%' }]);
+    } finally {
+      await endClients();
+      await close(server);
+      dir.remove();
+    }
+  });
+
   describe('mysql2 client over the socket: full authentication in cleartext on a secure transport', () => {
     let servers: Listening;
     beforeAll(async () => {
