@@ -420,10 +420,9 @@ export function parseHandshakeResponse41(payload: Buffer): HandshakeResponse41 {
   const characterSet = reader.int1();
   reader.bytes(23); // filler
   const user = reader.nulString();
-  let authResponse: Buffer;
-  if (capabilities & Capability.PLUGIN_AUTH_LENENC_CLIENT_DATA) authResponse = reader.lenencBytes();
-  else if (capabilities & Capability.SECURE_CONNECTION) authResponse = reader.bytes(reader.int1());
-  else throw malformedPacket('HandshakeResponse41: client lacks CLIENT_SECURE_CONNECTION');
+  // MySQL reads a 1-byte length whenever the lenenc form is not announced.
+  const authResponse =
+    capabilities & Capability.PLUGIN_AUTH_LENENC_CLIENT_DATA ? reader.lenencBytes() : reader.bytes(reader.int1());
   const database = capabilities & Capability.CONNECT_WITH_DB && reader.remaining > 0 ? reader.nulString() : null;
   const clientPluginName = capabilities & Capability.PLUGIN_AUTH && reader.remaining > 0 ? reader.nulString() : null;
   let connectAttributes: Record<string, string> | null = null;

@@ -333,11 +333,15 @@ async function authenticate(
     throw readFailure(error);
   }
 
+  // As MySQL: a user name that starts and ends with a single quote is taken without them.
+  const quoted = response.user.length > 1 && response.user.startsWith("'") && response.user.endsWith("'");
+  const user = quoted ? response.user.slice(1, -1) : response.user;
+
   // An unknown user gets a decoy account that no proof can pass, so the exchange looks the same
   // as for a wrong password (MySQL's decoy_user).
-  const found = options.accounts.find(response.user, clientHost);
+  const found = options.accounts.find(user, clientHost);
   const account: Account = found ?? {
-    user: response.user,
+    user,
     host: clientHost,
     plugin: GREETING_PLUGIN.name,
     authenticationString: '*' + crypto.randomBytes(20).toString('hex').toUpperCase(),
@@ -349,9 +353,9 @@ async function authenticate(
   if (plugin === undefined) throw new Refusal('ERR_PLUGIN_NOT_LOADED', pluginNotLoaded(account.plugin), 'plugin-not-loaded');
 
   const info: ServerAuthInfo = {
-    userName: response.user,
+    userName: user,
     authString: account.authenticationString,
-    authenticatedAs: response.user,
+    authenticatedAs: user,
     externalUser: null,
     passwordUsed: PASSWORD_USED_NO,
     hostOrIp: clientHost,
@@ -369,7 +373,7 @@ async function authenticate(
   if (pluginError instanceof Refusal || errorCode(pluginError) === 'ERR_CONNECTION_CLOSED') throw pluginError;
   const accepted = (result === CR_OK || result === CR_OK_HANDSHAKE_COMPLETE) && found !== null && pluginError === undefined;
   // No proxy users here: a plugin that maps to another account is refused, not obeyed.
-  if (!accepted || info.authenticatedAs !== response.user) {
+  if (!accepted || info.authenticatedAs !== user) {
     const reason =
       found === null
         ? 'unknown-account'
@@ -378,10 +382,10 @@ async function authenticate(
           : accepted
             ? 'proxy-user-not-supported'
             : (info.refusalReason ?? 'plugin-refused');
-    throw new Refusal('ERR_ACCESS_DENIED', accessDenied(response.user, clientHost, info.passwordUsed), reason, pluginError);
+    throw new Refusal('ERR_ACCESS_DENIED', accessDenied(user, clientHost, info.passwordUsed), reason, pluginError);
   }
   return {
-    user: response.user,
+    user,
     host: clientHost,
     account,
     authenticatedAs: info.authenticatedAs,
