@@ -35,6 +35,18 @@ function usageError(message: string): Error {
   return codedError('ERR_INVALID_ARG_VALUE', `${message}\n${SERVE_USAGE}`);
 }
 
+const SERVE_OPTIONS = new Set([
+  'socket',
+  'port',
+  'bind-address',
+  'connect-timeout',
+  'server-version',
+  'plugin-dir',
+  'plugin-load-add',
+  'plugin-load',
+  'account',
+]);
+
 /** Parses `--name=value` and `--name value` forms; repeated options accumulate where they may. */
 export function parseServeArgs(args: string[]): ServeOptions {
   const options: ServeOptions = {
@@ -51,6 +63,7 @@ export function parseServeArgs(args: string[]): ServeOptions {
     const match = /^--([a-z_-]+)(?:=(.*))?$/s.exec(args[i]);
     if (!match) throw usageError(`unexpected argument: ${args[i]}`);
     const name = match[1].replace(/_/g, '-');
+    if (!SERVE_OPTIONS.has(name)) throw usageError(`unknown option --${name}`);
     let value = match[2];
     if (value === undefined) {
       if (i + 1 >= args.length) throw usageError(`--${name} needs a value`);
@@ -83,8 +96,6 @@ export function parseServeArgs(args: string[]): ServeOptions {
       case 'account':
         options.accounts.push(value);
         break;
-      default:
-        throw usageError(`unknown option --${name}`);
     }
   }
   return options;

@@ -63,6 +63,7 @@ describe('parseServeArgs', () => {
     for (const args of [['--bogus=1'], ['serve'], ['--socket'], ['--port=0'], ['--port=70000'], ['--connect-timeout=1.5']]) {
       expect(() => parseServeArgs(args)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
     }
+    expect(() => parseServeArgs(['--bogus'])).toThrow(/unknown option --bogus/);
   });
 
   it('reads account specs, the AS string keeping its colons', () => {
