@@ -15,6 +15,7 @@ import {
   isAuthMoreData,
   isAuthSwitchRequest,
   isErrPacket,
+  isOkPacket,
   OkPacket,
   parseAuthSwitchRequest,
   parseErr,
@@ -29,7 +30,6 @@ export const DEFAULT_CONNECT_TIMEOUT = 10_000;
 /** utf8mb4_general_ci: understood by MySQL 5.5.3+ and every MariaDB in use. */
 const DEFAULT_CHARACTER_SET = 45;
 const MAX_PACKET_SIZE = 16 * 1024 * 1024;
-const OK_HEADER = 0x00;
 
 // What this client offers; the server's own flags cut it down (CONNECT_WITH_DB and
 // CONNECT_ATTRS are added when used).
@@ -200,7 +200,7 @@ async function runPlugin(plugin: ClientAuthPlugin, vio: ClientPluginVio, handle:
     if (last !== undefined) return last;
     throw clientError('ERR_AUTH_PLUGIN_FAILED', CR_UNKNOWN_ERROR, `${plugin.name}: returned CR_OK_HANDSHAKE_COMPLETE without reading the server's reply`);
   }
-  if (last !== undefined && (last[0] === OK_HEADER || isAuthSwitchRequest(last))) return last;
+  if (last !== undefined && (isOkPacket(last) || isAuthSwitchRequest(last))) return last;
   if (vio.serverError) throw vio.serverError;
   const why = handle.error ?? (thrown instanceof Error ? thrown.message : thrown !== undefined ? String(thrown) : 'the plugin failed');
   const error = clientError('ERR_AUTH_PLUGIN_FAILED', CR_UNKNOWN_ERROR, `${plugin.name}: ${why}`);
@@ -285,7 +285,7 @@ async function handshake(socket: net.Socket, channel: PacketChannel, options: Co
     }
   }
   if (isErrPacket(result)) throw serverErrorFrom(parseErr(result));
-  if (result[0] !== OK_HEADER) {
+  if (!isOkPacket(result)) {
     throw clientError('ERR_MALFORMED_PACKET', CR_MALFORMED_PACKET, `expected OK or ERR after authentication, got 0x${(result[0] ?? 0).toString(16)}`);
   }
   const ok = parseOk(result, capabilities);

@@ -7,8 +7,12 @@ import fs from 'fs';
 import os from 'os';
 import path from 'path';
 
+import mysql from 'mysql2/promise';
+
 import { ClientConnection, connect, ConnectOptions } from '../lib/client';
-import { ed25519PasswordPublicKey } from '../lib/client-plugins/ed25519';
+import { dialog } from '../lib/client-plugins/dialog';
+import { clientEd25519, ed25519PasswordPublicKey } from '../lib/client-plugins/ed25519';
+import { toMysql2AuthPlugins } from '../lib/mysql2-adapter';
 import { queryRows } from './helpers/client-session';
 import { MariadbInstance, startMariadb } from './helpers/mariadb';
 import { describeAsRoot, ensureOsUser } from './helpers/root';
@@ -128,6 +132,18 @@ describeAsRoot('connect() against MariaDB: socket, native and ed25519 accounts',
     });
   });
 
+  it('lets mysql2 log in to the ed25519 account through the adapter, and refuses a wrong password', async () => {
+    const options = { socketPath: db.socketPath, user: 'ed', authPlugins: toMysql2AuthPlugins(clientEd25519) as never };
+    const connection = await mysql.createConnection({ ...options, password: 'ed-pass' });
+    try {
+      const [rows] = await connection.query('SELECT CURRENT_USER() AS who');
+      expect(rows).toEqual([{ who: 'ed@localhost' }]);
+    } finally {
+      await connection.end();
+    }
+    await expect(mysql.createConnection({ ...options, password: 'ed-pas' })).rejects.toMatchObject({ errno: 1045 });
+  });
+
   it('stops with a clear unknown-plugin error when the server switches to a plugin we lack (gssapi)', async () => {
     const refusal = connect({ socketPath: db.socketPath, user: 'gss', password: 'x' });
     await expect(refusal).rejects.toMatchObject({
@@ -202,6 +218,21 @@ describeAsRoot('connect() against MariaDB auth_pam', () => {
     });
     expect(connection.plugin).toBe('dialog');
     expect(prompts).toEqual(['Password: |false']);
+  });
+
+  it('lets mysql2 answer PAM through the dialog plugin with the adapter', async () => {
+    const connection = await mysql.createConnection({
+      socketPath: dialogDb.socketPath,
+      user: PAM_USER,
+      password: PAM_PASSWORD,
+      authPlugins: toMysql2AuthPlugins(dialog) as never,
+    });
+    try {
+      const [rows] = await connection.query('SELECT CURRENT_USER() AS who');
+      expect(rows).toEqual([{ who: `${PAM_USER}@localhost` }]);
+    } finally {
+      await connection.end();
+    }
   });
 
   it('refuses mysql_clear_password unless it is enabled', async () => {
