@@ -15,6 +15,7 @@ import {
   Command,
   HandshakeResponse41,
   HandshakeV10,
+  isAuthSwitchRequest,
   isErrPacket,
   isOkPacket,
   parseAuthMoreData,
@@ -357,6 +358,22 @@ describe('malformed handshakes get 1043 or a close, never an OK', () => {
     }
     await close(garbageServer);
     await expectLoginWorks();
+  });
+
+  it('random payloads in well-formed frames get an ERR, never an OK', async () => {
+    for (let i = 0; i < 40; i++) {
+      const client = await connect();
+      // Half of them start like a real 4.1 response so parsing gets further in.
+      const payload = crypto.randomBytes(4 + (i * 53) % 400);
+      if (i % 2 === 0) payload.writeUInt32LE(CLIENT_CAPS, 0);
+      client.socket.write(encodePacket(payload, 1).frame);
+      const frames = await framesUntilClose(client);
+      expect(frames.some((frame) => isOkPacket(frame.payload))).toBe(false);
+      // An ERR, unless the bytes happened to parse and the (decoy) plugin asked for more: then
+      // the connect timeout closes the connection.
+      const last = frames[frames.length - 1].payload;
+      expect(isErrPacket(last) || isAuthSwitchRequest(last)).toBe(true);
+    }
   });
 
   it('leaves the server serving', async () => {
