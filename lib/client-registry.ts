@@ -65,6 +65,8 @@ export const builtinClientPlugins: readonly ClientAuthPlugin[] = Object.freeze([
 
 const loaded = new Map<string, Entry>(builtinClientPlugins.map((plugin) => [plugin.name, { plugin }]));
 let preloaded = false;
+// Why preloading failed: thrown again by every later registry use.
+let preloadFailure: Error | undefined;
 
 function rethrowAsPluginError(error: unknown, name: string): never {
   const code = (error as CodedError)?.code;
@@ -244,7 +246,6 @@ export function pluginGetOption(plugin: ClientAuthPlugin | string, option: strin
  * a failure is thrown (and thrown again on every later use): a configured plugin that did not
  * load must not leave connections running without it.
  */
-let preloadFailure: Error | undefined;
 function preload(): void {
   if (preloadFailure) throw preloadFailure;
   if (preloaded) return;
