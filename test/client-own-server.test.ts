@@ -8,7 +8,13 @@ import path from 'path';
 import mysql from 'mysql2/promise';
 
 import { Accounts } from '../lib/accounts';
-import { cachingSha2PasswordHash, FAST_AUTH_SUCCESS, scrambleCachingSha2Password } from '../lib/caching-sha2';
+import {
+  cachingSha2PasswordHash,
+  FAST_AUTH_SUCCESS,
+  PERFORM_FULL_AUTHENTICATION,
+  REQUEST_PUBLIC_KEY,
+  scrambleCachingSha2Password,
+} from '../lib/caching-sha2';
 import { createCachingSha2PasswordPlugin } from '../lib/caching-sha2-server';
 import { ClientConnection, connect, ConnectOptions } from '../lib/client';
 import { authSimple } from '../lib/client-plugins/auth-simple';
@@ -16,7 +22,7 @@ import { declareClientPlugin } from '../lib/client-plugin';
 import { toMysql2AuthPlugins } from '../lib/mysql2-adapter';
 import { AuthServer, createServer } from '../lib/server';
 import { ServerAuthPlugin } from '../lib/server-plugins';
-import { CR_ERROR, CR_OK } from '../lib/vio';
+import { CR_ERROR, CR_OK, PluginVio } from '../lib/vio';
 import { queryRows } from './helpers/client-session';
 import { close, listen, tempDir, TempDir } from './helpers/sockets';
 
@@ -292,6 +298,70 @@ describe('caching_sha2_password: both halves ours, cross-checked with mysql2', (
       await expect(
         connect({ host: '127.0.0.1', port: servers.port, user: 'sha', password: 'wrong', pluginOptions: { serverPublicKey: publicPem } }),
       ).rejects.toMatchObject({ code: 'ERR_SERVER_ERROR', errno: 1045 });
+      expect(servers.paths).toEqual(['full']);
+    });
+  });
+
+  describe('our server half refuses malformed client input', () => {
+    // A fresh cache each time, so every script reaches full authentication.
+    let servers: Listening;
+    beforeEach(async () => {
+      servers = await startServers();
+    });
+    afterEach(() => servers?.stop());
+
+    /** A caching_sha2_password client that says what the test scripts instead of the real thing. */
+    function crafted(script: (vio: PluginVio) => Promise<void>) {
+      return declareClientPlugin({
+        name: 'caching_sha2_password',
+        author: 'test',
+        description: 'crafted',
+        version: [1, 0, 0],
+        license: 'MIT',
+        async authenticate(vio) {
+          await script(vio);
+          return CR_OK;
+        },
+      });
+    }
+
+    const realProof = async (vio: PluginVio) => {
+      const scramble = await vio.readPacket();
+      await vio.writePacket(scrambleCachingSha2Password(SHA_PASSWORD, scramble));
+      expect(await vio.readPacket()).toEqual(Buffer.of(PERFORM_FULL_AUTHENTICATION));
+    };
+
+    it.each<[string, 'socket' | 'tcp', (vio: PluginVio) => Promise<void>]>([
+      ['a proof of the wrong length', 'socket', async (vio) => {
+        await vio.readPacket();
+        await vio.writePacket(crypto.randomBytes(31));
+      }],
+      ['a cleartext password without its NUL on the socket', 'socket', async (vio) => {
+        await realProof(vio);
+        await vio.writePacket(Buffer.from(SHA_PASSWORD));
+      }],
+      ['garbage instead of RSA ciphertext over TCP', 'tcp', async (vio) => {
+        await realProof(vio);
+        await vio.writePacket(crypto.randomBytes(256));
+      }],
+      ['the cleartext password over TCP', 'tcp', async (vio) => {
+        await realProof(vio);
+        await vio.writePacket(Buffer.from(`${SHA_PASSWORD}\0`));
+      }],
+      ['a second key request instead of the ciphertext', 'tcp', async (vio) => {
+        await realProof(vio);
+        await vio.writePacket(Buffer.of(REQUEST_PUBLIC_KEY));
+        await vio.readPacket();
+        await vio.writePacket(Buffer.of(REQUEST_PUBLIC_KEY));
+      }],
+    ])('%s', async (_what, transport, script) => {
+      const where = transport === 'socket' ? { socketPath: servers.socketPath } : { host: '127.0.0.1', port: servers.port };
+      await expect(connect({ ...where, user: 'sha', password: SHA_PASSWORD, plugins: [crafted(script)] })).rejects.toMatchObject({
+        code: 'ERR_SERVER_ERROR',
+        errno: 1045,
+      });
+      // Still serving, and nothing was cached by the refusals.
+      await ours({ ...where, user: 'sha', password: SHA_PASSWORD, pluginOptions: { getServerPublicKey: true } });
       expect(servers.paths).toEqual(['full']);
     });
   });
