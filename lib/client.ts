@@ -27,6 +27,8 @@ import { CR_ERROR, CR_OK, CR_OK_HANDSHAKE_COMPLETE, CrCode, PluginVio } from './
 
 /** MySQL's connect_timeout default, in milliseconds. */
 export const DEFAULT_CONNECT_TIMEOUT = 10_000;
+/** Largest handshake packet taken from a server by default: greetings, RSA keys and PAM prompts are far smaller. */
+export const DEFAULT_MAX_HANDSHAKE_PAYLOAD = 64 * 1024;
 /** utf8mb4_general_ci: understood by MySQL 5.5.3+ and every MariaDB in use. */
 const DEFAULT_CHARACTER_SET = 45;
 const MAX_PACKET_SIZE = 16 * 1024 * 1024;
@@ -65,7 +67,7 @@ export interface ConnectOptions {
   enableCleartextPlugin?: boolean;
   /** Settings plugins read (serverPublicKey, getServerPublicKey, dialogAsk, ...). */
   pluginOptions?: ConnectionPluginOptions;
-  /** Largest packet accepted from the server during the handshake. */
+  /** Largest packet accepted from the server during the handshake (default 64 KiB). */
   maxPayloadSize?: number;
 }
 
@@ -214,18 +216,35 @@ function openSocket(options: ConnectOptions): net.Socket {
 }
 
 function checkOptions(options: ConnectOptions): void {
-  if (typeof options !== 'object' || options === null) throw codedError('ERR_INVALID_ARG_TYPE', 'options must be an object', TypeError);
-  if (typeof options.user !== 'string') throw codedError('ERR_INVALID_ARG_TYPE', 'options.user must be a string', TypeError);
+  const invalid = (message: string, code = 'ERR_INVALID_ARG_VALUE') => codedError(code, message, TypeError);
+  if (typeof options !== 'object' || options === null) throw invalid('options must be an object', 'ERR_INVALID_ARG_TYPE');
+  if (typeof options.user !== 'string') throw invalid('options.user must be a string', 'ERR_INVALID_ARG_TYPE');
   for (const key of ['password', 'database', 'socketPath', 'host', 'defaultAuth'] as const) {
-    if (options[key] !== undefined && typeof options[key] !== 'string') {
-      throw codedError('ERR_INVALID_ARG_TYPE', `options.${key} must be a string`, TypeError);
+    if (options[key] !== undefined && typeof options[key] !== 'string') throw invalid(`options.${key} must be a string`, 'ERR_INVALID_ARG_TYPE');
+  }
+  if (options.socketPath === undefined && options.host === undefined) throw invalid('give socketPath, or host (and port)');
+  if (options.port !== undefined && !(Number.isInteger(options.port) && options.port > 0 && options.port < 65536)) {
+    throw invalid('options.port must be an integer from 1 to 65535');
+  }
+  for (const key of ['timeout', 'maxPayloadSize'] as const) {
+    const value = options[key];
+    // setTimeout's and the packet decoder's own limits.
+    if (value !== undefined && !(Number.isSafeInteger(value) && value > 0 && value <= 0x7fffffff)) {
+      throw invalid(`options.${key} must be an integer from 1 to 2147483647`);
     }
   }
-  if (options.socketPath === undefined && options.host === undefined) {
-    throw codedError('ERR_INVALID_ARG_VALUE', 'give socketPath, or host (and port)', TypeError);
+  const plugins: unknown = options.plugins;
+  if (plugins !== undefined) {
+    const isPlugin = (p: unknown) =>
+      typeof p === 'object' && p !== null && typeof (p as ClientAuthPlugin).name === 'string' && typeof (p as ClientAuthPlugin).authenticate === 'function';
+    if (!Array.isArray(plugins) || !plugins.every(isPlugin)) {
+      throw invalid('options.plugins must be an array of plugins from declareClientPlugin()', 'ERR_INVALID_ARG_TYPE');
+    }
   }
-  if (options.plugins !== undefined && !Array.isArray(options.plugins)) {
-    throw codedError('ERR_INVALID_ARG_TYPE', 'options.plugins must be an array of plugins', TypeError);
+  const attributes: unknown = options.connectAttributes;
+  if (attributes !== undefined) {
+    const strings = typeof attributes === 'object' && attributes !== null && Object.values(attributes).every((v) => typeof v === 'string');
+    if (!strings) throw invalid('options.connectAttributes must map names to strings', 'ERR_INVALID_ARG_TYPE');
   }
 }
 
@@ -301,13 +320,14 @@ async function handshake(socket: net.Socket, channel: PacketChannel, options: Co
  * destroyed on every failure.
  */
 export function connect(options: ConnectOptions): Promise<ClientConnection> {
+  let socket: net.Socket;
   try {
     checkOptions(options);
+    socket = openSocket(options);
   } catch (error) {
     return Promise.reject(error);
   }
   const timeout = options.timeout ?? DEFAULT_CONNECT_TIMEOUT;
-  const socket = openSocket(options);
   return new Promise<ClientConnection>((resolve, reject) => {
     let settled = false;
     const fail = (error: unknown) => {
@@ -326,7 +346,7 @@ export function connect(options: ConnectOptions): Promise<ClientConnection> {
     socket.once('error', fail);
     socket.once('close', lost);
     socket.once('connect', () => {
-      const channel = new PacketChannel(socket, { maxPayloadSize: options.maxPayloadSize });
+      const channel = new PacketChannel(socket, { maxPayloadSize: options.maxPayloadSize ?? DEFAULT_MAX_HANDSHAKE_PAYLOAD });
       handshake(socket, channel, options).then((connection) => {
         if (settled) return;
         settled = true;

@@ -233,9 +233,28 @@ describe('connect() against scripted servers', () => {
     await expect(connect({ socketPath, user: 'u', timeout: 100 })).rejects.toMatchObject({ code: 'ERR_CONNECT_TIMEOUT', errno: 2013 });
   });
 
-  it('refuses bad options before connecting', async () => {
-    await expect(connect({ user: 'u' })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
-    await expect(connect({ socketPath, user: 42 as never })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+  it('refuses bad options before connecting, always as a rejection', async () => {
+    const refused: Array<[object, string]> = [
+      [{ user: 'u' }, 'ERR_INVALID_ARG_VALUE'],
+      [{ socketPath, user: 42 }, 'ERR_INVALID_ARG_TYPE'],
+      [{ host: '127.0.0.1', port: 70000, user: 'u' }, 'ERR_INVALID_ARG_VALUE'],
+      [{ socketPath, user: 'u', timeout: -1 }, 'ERR_INVALID_ARG_VALUE'],
+      [{ socketPath, user: 'u', timeout: Number.NaN }, 'ERR_INVALID_ARG_VALUE'],
+      [{ socketPath, user: 'u', maxPayloadSize: 0 }, 'ERR_INVALID_ARG_VALUE'],
+      [{ socketPath, user: 'u', plugins: [null] }, 'ERR_INVALID_ARG_TYPE'],
+      [{ socketPath, user: 'u', plugins: {} }, 'ERR_INVALID_ARG_TYPE'],
+      [{ socketPath, user: 'u', connectAttributes: { a: 1 } }, 'ERR_INVALID_ARG_TYPE'],
+    ];
+    for (const [options, code] of refused) {
+      await expect(connect(options as never)).rejects.toMatchObject({ code });
+    }
+  });
+
+  it('refuses a handshake packet over its size limit (default 64 KiB)', async () => {
+    script = async (channel) => {
+      await channel.write(Buffer.alloc(65 * 1024, 0x0a));
+    };
+    await expect(connect({ socketPath, user: 'u' })).rejects.toMatchObject({ code: 'ERR_PACKET_TOO_LARGE' });
   });
 
   it("passes on the socket's own error", async () => {
