@@ -113,6 +113,8 @@ class ClientPluginVio extends PluginVio {
   /** The last packet read from the server, as it came: the result when the plugin read it. */
   lastPacket?: Buffer;
   serverError?: ConnectError;
+  /** Set once the plugin returned: a straggling read or write of it must not touch the connection. */
+  pluginReturned = false;
 
   constructor(
     socket: net.Socket,
@@ -124,6 +126,7 @@ class ClientPluginVio extends PluginVio {
   }
 
   override async readPacket(): Promise<Buffer> {
+    this.checkOpen();
     if (this.cachedReply !== null) {
       const reply = this.cachedReply;
       this.cachedReply = null;
@@ -131,7 +134,7 @@ class ClientPluginVio extends PluginVio {
       return reply;
     }
     // Nothing from the server for this plugin yet: open the exchange with an empty response.
-    if (this.packetsRead === 0 && this.packetsWritten === 0) await this.writePacket(Buffer.alloc(0));
+    if (this.packetsRead === 0 && this.packetsWritten === 0) await this.send(Buffer.alloc(0));
     const packet = await this.readRaw();
     if (isErrPacket(packet)) {
       this.serverError = serverErrorFrom(parseErr(packet));
@@ -149,10 +152,19 @@ class ClientPluginVio extends PluginVio {
   }
 
   override async writePacket(data: Buffer): Promise<void> {
+    this.checkOpen();
     if (!Buffer.isBuffer(data)) throw codedError('ERR_INVALID_ARG_TYPE', 'writePacket takes a Buffer', TypeError);
+    return this.send(data);
+  }
+
+  async send(data: Buffer): Promise<void> {
     const payload = this.packetsWritten === 0 && this.firstPacket !== null ? this.firstPacket(data) : data;
     this.packetsWritten++;
     await this.channel.write(payload);
+  }
+
+  private checkOpen(): void {
+    if (this.pluginReturned) throw codedError('ERR_VIO_CLOSED', 'the plugin already returned; its VIO is closed');
   }
 }
 
@@ -192,9 +204,10 @@ async function runPlugin(plugin: ClientAuthPlugin, vio: ClientPluginVio, handle:
   } catch (error) {
     thrown = error;
   }
+  vio.pluginReturned = true;
   if (result === CR_OK) {
     // A plugin that never wrote still owes the server its handshake response.
-    if (vio.packetsWritten === 0) await vio.writePacket(Buffer.alloc(0));
+    if (vio.packetsWritten === 0) await vio.send(Buffer.alloc(0));
     return vio.readRaw();
   }
   const last = vio.lastPacket;

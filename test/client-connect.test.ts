@@ -16,7 +16,7 @@ import {
   HandshakeResponse41,
   parseHandshakeResponse41,
 } from '../lib/protocol';
-import { CR_ERROR, CR_OK, CR_OK_HANDSHAKE_COMPLETE } from '../lib/vio';
+import { CR_ERROR, CR_OK, CR_OK_HANDSHAKE_COMPLETE, PluginVio } from '../lib/vio';
 import { close, listen, tempDir, TempDir } from './helpers/sockets';
 
 const SCRAMBLE = Buffer.from('0123456789abcdefghij');
@@ -141,6 +141,31 @@ describe('connect() against scripted servers', () => {
     connection.socket.destroy();
     expect(connection.plugin).toBe('test_echo');
     expect(connection.leftover).toEqual(after);
+  });
+
+  it("closes a plugin's VIO once it returned: a late write or read is refused, nothing is sent", async () => {
+    let afterOk: Buffer | undefined;
+    script = async (channel, socket) => {
+      await channel.write(greeting('test_echo'));
+      await channel.read();
+      await channel.write(buildOk());
+      socket.once('end', () => {
+        afterOk = channel.detach();
+      });
+    };
+    let kept: PluginVio | undefined;
+    const plugin = echoPlugin(async (vio) => {
+      kept = vio;
+      await vio.readPacket();
+      await vio.writePacket(Buffer.from('proof'));
+      return CR_OK;
+    });
+    const connection = await connect({ socketPath, user: 'u', plugins: [plugin] });
+    await expect(kept!.writePacket(Buffer.from('late'))).rejects.toMatchObject({ code: 'ERR_VIO_CLOSED' });
+    await expect(kept!.readPacket()).rejects.toMatchObject({ code: 'ERR_VIO_CLOSED' });
+    await new Promise<void>((resolve) => connection.socket.end(resolve));
+    await new Promise((resolve) => connection.socket.once('close', resolve));
+    expect(afterOk).toEqual(Buffer.alloc(0));
   });
 
   it("rejects with the plugin's own message when it fails and the server said nothing final", async () => {
