@@ -2,6 +2,7 @@
 // mysql2 with toMysql2AuthPlugins(); caching_sha2_password's two halves (ours) cross-checked
 // against mysql2's own caching_sha2_password client, over a Unix socket and over TCP with RSA.
 import crypto from 'crypto';
+import fs from 'fs';
 import net from 'net';
 import path from 'path';
 
@@ -19,6 +20,7 @@ import { createCachingSha2PasswordPlugin } from '../lib/caching-sha2-server';
 import { ClientConnection, connect, ConnectOptions } from '../lib/client';
 import { authSimple } from '../lib/client-plugins/auth-simple';
 import { declareClientPlugin } from '../lib/client-plugin';
+import { loadClientPlugin, unloadClientPlugin } from '../lib/client-registry';
 import { toMysql2AuthPlugins } from '../lib/mysql2-adapter';
 import { AuthServer, createServer } from '../lib/server';
 import { ServerAuthPlugin } from '../lib/server-plugins';
@@ -178,6 +180,55 @@ describe('auth_simple against our server', () => {
     await expect(
       mysql.createConnection({ socketPath: servers.socketPath, user: 'simple', authPlugins: toMysql2AuthPlugins(refusing) as never }),
     ).rejects.toMatchObject({ code: 'AUTH_SWITCH_PLUGIN_ERROR', message: expect.stringContaining('no token inserted') });
+  });
+});
+
+describe('a client plugin loaded from a plugin directory', () => {
+  // The server side: accepts the account's token, sent by a client plugin named auth_token.
+  const tokenServerPlugin: ServerAuthPlugin = {
+    name: 'token',
+    clientPluginName: 'auth_token',
+    async authenticate(vio, info) {
+      const token = await vio.readPacket();
+      return token.equals(Buffer.from(`token:${info.authString}`)) ? CR_OK : CR_ERROR;
+    },
+  };
+  let dir: TempDir;
+  let server: AuthServer;
+  beforeAll(async () => {
+    dir = tempDir();
+    const list = new Accounts();
+    list.create({ user: 'tok', host: 'localhost', plugin: 'token', authenticationString: 'T-123' });
+    server = createServer({ accounts: list, plugins: [tokenServerPlugin] });
+    await listen(server, path.join(dir.path, 'token.sock'));
+    // The plugin module, as its author would ship it: one file named after the plugin.
+    fs.mkdirSync(path.join(dir.path, 'plugins'));
+    fs.writeFileSync(
+      path.join(dir.path, 'plugins', 'auth_token.js'),
+      `const { declareClientPlugin } = require(${JSON.stringify(path.resolve(__dirname, '../lib/client-plugin'))});
+       let prefix;
+       module.exports = declareClientPlugin({
+         name: 'auth_token', author: 'Test', description: 'sends a token', version: [1, 0, 0], license: 'MIT',
+         init(errbuf, args) { prefix = args[0]; return 0; },
+         async authenticate(vio, mysql) { await vio.writePacket(Buffer.from(prefix + mysql.password)); return -1; },
+       });`,
+    );
+  });
+  afterAll(async () => {
+    await endClients();
+    await close(server);
+    unloadClientPlugin('auth_token');
+    dir.remove();
+  });
+
+  it('is found by connect() once loaded, and carries its init arguments', async () => {
+    const socketPath = path.join(dir.path, 'token.sock');
+    await expect(connect({ socketPath, user: 'tok', password: 'T-123' })).rejects.toMatchObject({ code: 'ERR_PLUGIN_UNKNOWN' });
+    loadClientPlugin('auth_token', { pluginDir: path.join(dir.path, 'plugins'), args: ['token:'] });
+    const connection = await ours({ socketPath, user: 'tok', password: 'T-123' });
+    expect(connection.plugin).toBe('auth_token');
+    expect(await queryRows(connection, 'SELECT CURRENT_USER()')).toEqual([['tok@localhost']]);
+    await expect(connect({ socketPath, user: 'tok', password: 'T-999' })).rejects.toMatchObject({ errno: 1045 });
   });
 });
 
