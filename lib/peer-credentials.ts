@@ -32,27 +32,31 @@ export enum VioProtocol {
   MEMORY = 4,
 }
 
-// Marks a libuv handle whose fd was checked to be AF_UNIX. A handle owns one fd for its whole
-// life and a socket's family never changes, so the check is done once per handle and the hot
-// path then costs a single getsockopt.
-const kUnixVerified = Symbol('auth-socket.unixVerified');
+// A libuv handle whose fd was checked to be AF_UNIX keeps that fd here. A handle owns one fd for
+// its whole life and a socket's family never changes, so the check runs once per handle; caching
+// the number also spares the native `fd` getter, leaving the hot path one getsockopt.
+const kUnixFd = Symbol('auth-socket.unixFd');
 
 interface SocketHandle {
   fd?: number;
-  [kUnixVerified]?: boolean;
+  [kUnixFd]?: number;
 }
 
 function handleOf(socket: net.Socket): SocketHandle {
   const handle = (socket as unknown as { _handle?: SocketHandle | null })._handle;
-  if (socket.destroyed || handle == null || typeof handle.fd !== 'number' || handle.fd < 0) {
-    throw codedError('ERR_SOCKET_DESTROYED', 'the socket is destroyed or has no file descriptor');
-  }
+  if (socket.destroyed || handle == null) throw destroyedError();
   return handle;
+}
+
+function destroyedError(): Error {
+  return codedError('ERR_SOCKET_DESTROYED', 'the socket is destroyed or has no file descriptor');
 }
 
 /** The fd behind a net.Socket; throws ERR_SOCKET_DESTROYED once it is gone. */
 export function socketFd(socket: net.Socket): number {
-  return handleOf(socket).fd as number;
+  const fd = handleOf(socket).fd;
+  if (typeof fd !== 'number' || fd < 0) throw destroyedError();
+  return fd;
 }
 
 function checkFd(fd: unknown): number {
@@ -83,12 +87,14 @@ export function getPeerCredentials(
   let fd: number;
   if (socketOrFd instanceof net.Socket) {
     const handle = handleOf(socketOrFd);
-    fd = handle.fd as number;
-    if (handle[kUnixVerified] === true) {
+    const verified = handle[kUnixFd];
+    if (verified !== undefined) {
+      fd = verified;
       native.peerCredentials(fd, false);
     } else {
+      fd = socketFd(socketOrFd);
       native.peerCredentials(fd, true);
-      handle[kUnixVerified] = true;
+      handle[kUnixFd] = fd;
     }
   } else {
     fd = checkFd(socketOrFd);
