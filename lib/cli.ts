@@ -70,7 +70,7 @@ function serve(args: string[]): void {
 }
 
 function main(argv: string[]): void {
-  const [command = 'demo', ...rest] = argv;
+  const [command = 'serve', ...rest] = argv;
   if (command === 'demo') return demo(rest);
   if (command === 'serve') {
     try {
