@@ -3,23 +3,10 @@
 import { codedError } from './errors';
 import { LookupKind, native, NativeGroupRecord, NativeUserRecord } from './native';
 
-export interface UserRecord {
-  name: string;
-  /** The name's exact bytes, for byte-exact comparison. */
-  rawName: Buffer;
-  uid: number;
-  gid: number;
-  gecos: string;
-  dir: string;
-  shell: string;
-}
-
-export interface GroupRecord {
-  name: string;
-  rawName: Buffer;
-  gid: number;
-  members: string[];
-}
+/** A passwd entry; `rawName` holds the name's exact bytes, for byte-exact comparison. */
+export type UserRecord = NativeUserRecord;
+/** A group entry. */
+export type GroupRecord = NativeGroupRecord;
 
 function checkId(id: unknown, what: string): number {
   if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id > 0xffffffff) {
