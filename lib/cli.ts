@@ -8,7 +8,7 @@ import os from 'os';
 import path from 'path';
 
 import { getPeerCredentials, lookupUser } from './index';
-import { parseServeArgs, SERVE_USAGE, startServe } from './serve-command';
+import { parseServeArgs, removeStaleSocket, SERVE_USAGE, startServe } from './serve-command';
 
 const DEFAULT_DEMO_SOCKET = path.join(os.tmpdir(), 'auth-socket-demo.sock');
 
@@ -20,13 +20,13 @@ function option(args: string[], name: string, fallback: string): string {
 async function describe(socket: net.Socket): Promise<string> {
   const peer = getPeerCredentials(socket, { groups: true });
   const user = await lookupUser(peer.uid);
-  const groups = peer.groups ? ` groups=${peer.groups.join(',')}` : '';
+  const groups = peer.groups?.length ? ` groups=${peer.groups.join(',')}` : '';
   return `pid=${peer.pid} uid=${peer.uid}(${user?.name ?? 'no passwd entry'}) gid=${peer.gid}${groups}`;
 }
 
 function demo(args: string[]): void {
   const socketPath = option(args, '--socket', DEFAULT_DEMO_SOCKET);
-  fs.rmSync(socketPath, { force: true });
+  removeStaleSocket(socketPath);
   const server = net.createServer((socket) => {
     describe(socket).then(
       (who) => {

@@ -31,6 +31,20 @@ export const SERVE_USAGE = `usage: auth-socket serve [--socket=PATH] [--port=N] 
     [--account=USER@HOST:PLUGIN[:AUTHENTICATION_STRING]]...
   Without --account, the OS user running the server gets USER@localhost IDENTIFIED WITH auth_socket.`;
 
+/**
+ * Removes a socket file left by an earlier run, as mysqld does; anything that is not a socket is
+ * left alone, so a mistyped --socket cannot delete a regular file (listen then fails EADDRINUSE).
+ */
+export function removeStaleSocket(socketPath: string): void {
+  let stat: fs.Stats;
+  try {
+    stat = fs.lstatSync(socketPath);
+  } catch {
+    return;
+  }
+  if (stat.isSocket()) fs.unlinkSync(socketPath);
+}
+
 function usageError(message: string): Error {
   return codedError('ERR_INVALID_ARG_VALUE', `${message}\n${SERVE_USAGE}`);
 }
@@ -172,7 +186,7 @@ export async function startServe(options: ServeOptions, log: (line: string) => v
   };
   const listeners: Array<[AuthServer, string | { port: number; host: string }]> = [[createServer(serverOptions), options.socketPath]];
   if (options.port !== null) listeners.push([createServer(serverOptions), { port: options.port, host: options.bindAddress }]);
-  fs.rmSync(options.socketPath, { force: true });
+  removeStaleSocket(options.socketPath);
   for (const [server, address] of listeners) {
     server.on('refuse', (error) => log(`refused: ${error.errno ?? '-'} ${error.reason}`));
     await new Promise<void>((resolve, reject) => {

@@ -1,10 +1,12 @@
 // `auth-socket serve`: option parsing, plugin loading from --plugin-dir, and the resulting server
 // answering the real mariadb CLI.
 import fs from 'fs';
+import net from 'net';
+import os from 'os';
 import path from 'path';
 
 import { AuthServer } from '../lib/server';
-import { loadServerPlugins, parseAccountSpec, parseServeArgs, startServe } from '../lib/serve-command';
+import { loadServerPlugins, parseAccountSpec, parseServeArgs, removeStaleSocket, startServe } from '../lib/serve-command';
 import { lookupUserSync } from '../lib/users';
 import { runMariadbCli } from './helpers/clients';
 import { close, tempDir, TempDir } from './helpers/sockets';
@@ -135,5 +137,31 @@ describe('startServe', () => {
     expect(run).toEqual({ code: 1, stdout: '', stderr: "ERROR 1524 (HY000): Plugin 'authentication_ldap_simple' is not loaded\n" });
     expect(lines).toContain('refused: 1524 plugin-not-loaded');
     expect(fs.statSync(socketPath).mode & 0o777).toBe(0o666);
+  });
+});
+
+describe('removeStaleSocket', () => {
+  it('removes a socket file left behind but never a regular file at that path', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'auth-socket-stale-'));
+    try {
+      const stale = path.join(dir, 'stale.sock');
+      const server = net.createServer();
+      await new Promise<void>((resolve) => server.listen(stale, resolve));
+      // Closing a net.Server unlinks its socket; a hard link keeps a socket file behind, as a
+      // crashed run would.
+      const leftover = path.join(dir, 'leftover.sock');
+      fs.linkSync(stale, leftover);
+      await new Promise((resolve) => server.close(resolve));
+      removeStaleSocket(leftover);
+      expect(fs.existsSync(leftover)).toBe(false);
+
+      const precious = path.join(dir, 'not-a-socket');
+      fs.writeFileSync(precious, 'keep me');
+      removeStaleSocket(precious);
+      expect(fs.readFileSync(precious, 'utf8')).toBe('keep me');
+      removeStaleSocket(path.join(dir, 'absent')); // no error for nothing there
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
