@@ -50,7 +50,9 @@ export class PacketChannel {
   // Why reads fail once the queued packets are used up: the decoder failed (nothing more is
   // decoded), or the connection is gone (what already arrived is still read).
   private decodeFailure: CodedError | null = null;
-  private closed: CodedError | null = null;
+  // Made into an error only when a read is rejected with it: most channels see their socket close
+  // with no read waiting, and capturing an Error's stack costs microseconds per connection.
+  private closed: (() => CodedError) | null = null;
   private waiting: PendingRead | null = null;
   private sequence = 0;
   private attached = true;
@@ -69,13 +71,14 @@ export class PacketChannel {
     this.serve();
   };
 
-  private readonly onEnd = (): void => this.close(codedError('ERR_CONNECTION_CLOSED', 'the connection was closed'));
+  private readonly onEnd = (): void => this.close(closedError);
 
-  private readonly onError = (error: Error): void => {
-    const failure = codedError('ERR_CONNECTION_CLOSED', `the connection failed: ${error.message}`);
-    failure.cause = error;
-    this.close(failure);
-  };
+  private readonly onError = (error: Error): void =>
+    this.close(() => {
+      const failure = codedError('ERR_CONNECTION_CLOSED', `the connection failed: ${error.message}`);
+      failure.cause = error;
+      return failure;
+    });
 
   constructor(
     readonly socket: net.Socket,
@@ -226,7 +229,7 @@ export class PacketChannel {
     } else if (this.decodeFailure !== null) {
       this.settle().reject(this.decodeFailure);
     } else if (this.closed !== null && this.undecoded.length === 0) {
-      this.settle().reject(this.closed);
+      this.settle().reject(this.closed());
     }
   }
 
@@ -238,10 +241,14 @@ export class PacketChannel {
     return pending;
   }
 
-  private close(failure: CodedError): void {
+  private close(failure: () => CodedError): void {
     this.closed ??= failure;
     this.serve();
   }
+}
+
+function closedError(): CodedError {
+  return codedError('ERR_CONNECTION_CLOSED', 'the connection was closed');
 }
 
 function detachedError(): CodedError {
