@@ -33,8 +33,9 @@ export enum VioProtocol {
 }
 
 // A libuv handle whose fd was checked to be AF_UNIX keeps that fd here. A handle owns one fd for
-// its whole life and a socket's family never changes, so the check runs once per handle; caching
-// the number also spares the native `fd` getter, leaving the hot path one getsockopt.
+// its whole life and a socket's family never changes, so the check runs once per handle (by
+// socketProtocol or getPeerCredentials, whichever comes first: both test the family the same way);
+// caching the number also spares the native `fd` getter, leaving the hot path one getsockopt.
 const kUnixFd = Symbol('auth-socket.unixFd');
 
 interface SocketHandle {
@@ -68,8 +69,13 @@ function checkFd(fd: unknown): number {
 
 /** Transport of a socket or fd, decided from its address family (AF_UNIX -> SOCKET). */
 export function socketProtocol(socketOrFd: net.Socket | number): VioProtocol {
-  const fd = socketOrFd instanceof net.Socket ? socketFd(socketOrFd) : checkFd(socketOrFd);
-  return native.socketProtocol(fd) as VioProtocol;
+  if (!(socketOrFd instanceof net.Socket)) return native.socketProtocol(checkFd(socketOrFd)) as VioProtocol;
+  const handle = handleOf(socketOrFd);
+  if (handle[kUnixFd] !== undefined) return VioProtocol.SOCKET;
+  const fd = socketFd(socketOrFd);
+  const protocol = native.socketProtocol(fd) as VioProtocol;
+  if (protocol === VioProtocol.SOCKET) handle[kUnixFd] = fd;
+  return protocol;
 }
 
 /**

@@ -31,8 +31,9 @@ export function vioInfoOf(socket: net.Socket): VioInfo {
   // A TLS socket reads through its parent's handle: the transport is the parent's.
   const transport = (socket as unknown as { _parent?: net.Socket })._parent ?? socket;
   try {
-    const fd = socketFd(transport);
-    return { protocol: socketProtocol(fd), socket: fd, isTlsEstablished };
+    // By socket, not fd: the transport check is then made once per handle (a server asks for it
+    // more than once per connection, and getPeerCredentials reuses it).
+    return { protocol: socketProtocol(transport), socket: socketFd(transport), isTlsEstablished };
   } catch {
     return { protocol: VioProtocol.INVALID, socket: -1, isTlsEstablished };
   }
