@@ -106,6 +106,10 @@ async function startMariadb({ tcp = false, plugins = [], extraArgs = [] } = {}) 
   const datadir = path.join(dir, 'data');
   const socketPath = path.join(dir, 'mariadb.sock');
   const errorLog = path.join(dir, 'error.log');
+  // A tmpdir of its own: in the shared /tmp, instances bootstrapping at the same moment collided
+  // on internal temporary table files (install-db failed with "Unknown table mysql.tmp_user_sys").
+  const tmpdir = path.join(dir, 'tmp');
+  await fsp.mkdir(tmpdir);
   const runAs = isRoot ? ['--user=root'] : [];
   let child;
   try {
@@ -117,6 +121,7 @@ async function startMariadb({ tcp = false, plugins = [], extraArgs = [] } = {}) 
       `--auth-root-socket-user=${adminUser}`,
       '--skip-test-db',
       '--skip-name-resolve',
+      `--tmpdir=${tmpdir}`,
       ...SMALL_INNODB,
     ]);
     const port = tcp ? await freeLoopbackPort() : undefined;
@@ -130,6 +135,7 @@ async function startMariadb({ tcp = false, plugins = [], extraArgs = [] } = {}) 
         `--socket=${socketPath}`,
         `--pid-file=${path.join(dir, 'mariadbd.pid')}`,
         `--log-error=${errorLog}`,
+        `--tmpdir=${tmpdir}`,
         ...network,
         ...SMALL_INNODB,
         ...plugins.map((plugin) => `--plugin-load-add=${plugin}.so`),
