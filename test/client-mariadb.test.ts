@@ -14,7 +14,7 @@ import { dialog } from '../lib/client-plugins/dialog';
 import { clientEd25519, ed25519PasswordPublicKey } from '../lib/client-plugins/ed25519';
 import { toMysql2AuthPlugins } from '../lib/mysql2-adapter';
 import { queryRows } from './helpers/client-session';
-import { MariadbInstance, startMariadb } from './helpers/mariadb';
+import { MariadbInstance, startMariadb, startMariadbs } from './helpers/mariadb';
 import { describeAsRoot, ensureOsUser } from './helpers/root';
 
 // Starting private servers on a busy 2-core machine can take longer than one test's bound.
@@ -179,10 +179,10 @@ describeAsRoot('connect() against MariaDB auth_pam', () => {
   let cleartextDb: MariadbInstance;
   beforeAll(async () => {
     setUpPam();
-    [dialogDb, cleartextDb] = await Promise.all([
-      startMariadb({ plugins: ['auth_pam'] }),
-      startMariadb({ plugins: ['auth_pam'], extraArgs: ['--pam-use-cleartext-plugin'] }),
-    ]);
+    [dialogDb, cleartextDb] = await startMariadbs(
+      { plugins: ['auth_pam'] },
+      { plugins: ['auth_pam'], extraArgs: ['--pam-use-cleartext-plugin'] },
+    );
     await Promise.all([createPamAccount(dialogDb), createPamAccount(cleartextDb)]);
   }, MARIADB_START_BOUND_MS);
   afterAll(async () => {

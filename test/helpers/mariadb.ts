@@ -31,3 +31,15 @@ const mariadbProcess = require('./mariadb-process') as {
 };
 
 export const startMariadb: (options?: MariadbOptions) => Promise<MariadbInstance> = mariadbProcess.startMariadb;
+
+/**
+ * Starts several instances at once; if any fails to start, stops the ones that did before
+ * rethrowing, so a failed beforeAll leaves no mariadbd running.
+ */
+export async function startMariadbs(...optionsList: MariadbOptions[]): Promise<MariadbInstance[]> {
+  const results = await Promise.allSettled(optionsList.map((options) => startMariadb(options)));
+  const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failed === undefined) return results.map((result) => (result as PromiseFulfilledResult<MariadbInstance>).value);
+  await Promise.all(results.map((result) => (result.status === 'fulfilled' ? result.value.stop() : undefined)));
+  throw failed.reason;
+}
