@@ -48,7 +48,7 @@ export interface MysqlHandle {
   readonly connectionId: number;
   /** The greeting's scramble (auth-plugin-data), as the server sent it. */
   readonly scramble: Buffer;
-  /** Whether the caller allowed mysql_clear_password for this connection. */
+  /** Whether the caller allowed plugins that send the password in cleartext for this connection. */
   readonly cleartextPluginEnabled: boolean;
   readonly options: Readonly<ConnectionPluginOptions>;
   /** Records why the plugin failed; the caller's error carries this message. */
@@ -81,6 +81,11 @@ export interface ClientPluginDescriptor {
   getOptions?: ((option: string) => unknown) | null;
   /** The main function: talks to the server and returns CR_OK, CR_OK_HANDSHAKE_COMPLETE or CR_ERROR. */
   authenticate: AuthenticateFunction;
+  /**
+   * True when the plugin sends the password (or any secret typed by the user) as plain bytes: it
+   * then runs only when the caller allowed cleartext plugins (enableCleartextPlugin). Default false.
+   */
+  sendsCleartextPassword?: boolean;
 }
 
 /** A declared plugin: the descriptor plus its type and interface version, frozen. */
@@ -154,6 +159,8 @@ export function freezeClientPlugin(
     throw invalid('mysqlApi is reserved for internal use and must be null');
   }
   if (typeof descriptor.authenticate !== 'function') throw invalid('authenticate must be a function');
+  const cleartext = descriptor.sendsCleartextPassword;
+  if (cleartext !== undefined && typeof cleartext !== 'boolean') throw invalid('sendsCleartextPassword must be a boolean');
   return Object.freeze({
     type: MYSQL_CLIENT_AUTHENTICATION_PLUGIN,
     interfaceVersion,
@@ -168,6 +175,7 @@ export function freezeClientPlugin(
     options: optionalFunction<ClientAuthPlugin['options']>(descriptor.options, 'options'),
     getOptions: optionalFunction<ClientAuthPlugin['getOptions']>(descriptor.getOptions, 'getOptions'),
     authenticate: descriptor.authenticate,
+    sendsCleartextPassword: cleartext === true,
   });
 }
 

@@ -1,5 +1,6 @@
 // The client plugin registry, as the C client library keeps it (sql-common/client_plugin.cc):
-// register, find, load from a plugin directory, options, init/deinit, env preloading.
+// register, find, load from a plugin directory, options, init/deinit, env preloading. Which of
+// them a connection may run is lib/client-policy.ts's business.
 import fs from 'fs';
 import path from 'path';
 
@@ -27,8 +28,6 @@ export const CR_AUTH_PLUGIN_CANNOT_LOAD = 2059;
 export const PLUGIN_DIR_ENV = 'AUTH_SOCKET_PLUGIN_DIR';
 /** Env: ';'-separated plugin names loaded before the first lookup (C: LIBMYSQL_PLUGINS). */
 export const PRELOAD_PLUGINS_ENV = 'AUTH_SOCKET_PLUGINS';
-/** Env, honoured under MySQL's own name: a value starting with 1, y or Y enables mysql_clear_password. */
-export const ENABLE_CLEARTEXT_ENV = 'LIBMYSQL_ENABLE_CLEARTEXT_PLUGIN';
 
 /** The package's own plugin directory, used when neither the option nor the env names one. */
 export const DEFAULT_PLUGIN_DIR = path.resolve(__dirname, '..', 'plugin');
@@ -260,39 +259,4 @@ function preload(): void {
       throw error;
     }
   }
-}
-
-/** Whether mysql_clear_password may run: the caller's option, else env LIBMYSQL_ENABLE_CLEARTEXT_PLUGIN. */
-export function cleartextPluginEnabled(option: boolean | undefined): boolean {
-  if (option !== undefined) return option === true;
-  return /^[1yY]/.test(process.env[ENABLE_CLEARTEXT_ENV] ?? '');
-}
-
-/** MySQL's check_plugin_enabled(): mysql_clear_password only when explicitly enabled. */
-export function assertPluginEnabled(plugin: ClientAuthPlugin, cleartextEnabled: boolean): void {
-  if (plugin.name === 'mysql_clear_password' && !cleartextEnabled) {
-    throw pluginError(
-      'ERR_PLUGIN_NOT_ENABLED',
-      plugin.name,
-      `plugin not enabled (it sends the password in cleartext; enable it with the enableCleartextPlugin option or ${ENABLE_CLEARTEXT_ENV}=1)`,
-    );
-  }
-}
-
-/**
- * The plugin for `name` in a connection: one the caller passed for it, else the registry's.
- * Throws ERR_PLUGIN_UNKNOWN (errno 2059) when there is none, and ERR_PLUGIN_NOT_ENABLED for a
- * cleartext plugin not enabled.
- */
-export function resolveClientPlugin(
-  name: string,
-  connectionPlugins: readonly ClientAuthPlugin[],
-  cleartextEnabled: boolean,
-): ClientAuthPlugin {
-  const plugin = connectionPlugins.find((candidate) => candidate.name === name) ?? findClientPlugin(name);
-  if (plugin === undefined) {
-    throw pluginError('ERR_PLUGIN_UNKNOWN', name, 'unknown plugin: none of that name is registered or passed to this connection');
-  }
-  assertPluginEnabled(plugin, cleartextEnabled);
-  return plugin;
 }

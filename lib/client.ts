@@ -5,7 +5,7 @@
 import net from 'net';
 
 import { ClientAuthPlugin, ConnectionPluginOptions, isClientAuthResult, MysqlHandle } from './client-plugin';
-import { cleartextPluginEnabled, findClientPlugin, resolveClientPlugin } from './client-registry';
+import { ClientPluginPolicy, clientPluginPolicy, firstClientPlugin, resolveClientPlugin } from './client-policy';
 import { codedError, CodedError, errorCode } from './errors';
 import { PacketChannel } from './packet-channel';
 import {
@@ -63,8 +63,17 @@ export interface ConnectOptions {
   connectAttributes?: Record<string, string>;
   /** Whole connection phase, in milliseconds (default 10 s). */
   timeout?: number;
-  /** Allows mysql_clear_password; default from env LIBMYSQL_ENABLE_CLEARTEXT_PLUGIN. */
+  /**
+   * Allows plugins that send the password in cleartext (mysql_clear_password, dialog,
+   * auth_simple, any declared with sendsCleartextPassword); default from env
+   * LIBMYSQL_ENABLE_CLEARTEXT_PLUGIN.
+   */
   enableCleartextPlugin?: boolean;
+  /**
+   * Only these plugins may run, whether advertised, chosen by defaultAuth or switched to: an
+   * array of names or a comma-separated string (the mariadb connector's option). Default: any.
+   */
+  restrictedAuth?: string | readonly string[];
   /** Settings plugins read (serverPublicKey, getServerPublicKey, dialogAsk, ...). */
   pluginOptions?: ConnectionPluginOptions;
   /** Largest packet accepted from the server during the handshake (default 64 KiB). */
@@ -168,7 +177,7 @@ class ClientPluginVio extends PluginVio {
   }
 }
 
-function handleFor(options: ConnectOptions, greeting: HandshakeV10): MysqlHandle & { error?: string } {
+function handleFor(options: ConnectOptions, greeting: HandshakeV10, policy: ClientPluginPolicy): MysqlHandle & { error?: string } {
   const handle = {
     user: options.user,
     password: options.password ?? '',
@@ -179,7 +188,7 @@ function handleFor(options: ConnectOptions, greeting: HandshakeV10): MysqlHandle
     serverVersion: greeting.serverVersion,
     connectionId: greeting.connectionId,
     scramble: greeting.authPluginData,
-    cleartextPluginEnabled: cleartextPluginEnabled(options.enableCleartextPlugin),
+    cleartextPluginEnabled: policy.cleartextEnabled,
     options: Object.freeze({ ...(options.pluginOptions ?? {}) }),
     error: undefined as string | undefined,
     setError(message: string) {
@@ -228,7 +237,7 @@ function openSocket(options: ConnectOptions): net.Socket {
   return net.connect({ host: options.host ?? 'localhost', port: options.port ?? 3306 });
 }
 
-function checkOptions(options: ConnectOptions): void {
+function checkOptions(options: ConnectOptions): ClientPluginPolicy {
   const invalid = (message: string, code = 'ERR_INVALID_ARG_VALUE') => codedError(code, message, TypeError);
   if (typeof options !== 'object' || options === null) throw invalid('options must be an object', 'ERR_INVALID_ARG_TYPE');
   if (typeof options.user !== 'string') throw invalid('options.user must be a string', 'ERR_INVALID_ARG_TYPE');
@@ -259,9 +268,12 @@ function checkOptions(options: ConnectOptions): void {
     const strings = typeof attributes === 'object' && attributes !== null && Object.values(attributes).every((v) => typeof v === 'string');
     if (!strings) throw invalid('options.connectAttributes must map names to strings', 'ERR_INVALID_ARG_TYPE');
   }
+  const cleartext: unknown = options.enableCleartextPlugin;
+  if (cleartext !== undefined && typeof cleartext !== 'boolean') throw invalid('options.enableCleartextPlugin must be a boolean', 'ERR_INVALID_ARG_TYPE');
+  return clientPluginPolicy(options);
 }
 
-async function handshake(socket: net.Socket, channel: PacketChannel, options: ConnectOptions): Promise<ClientConnection> {
+async function handshake(socket: net.Socket, channel: PacketChannel, options: ConnectOptions, policy: ClientPluginPolicy): Promise<ClientConnection> {
   const first = await channel.read();
   if (isErrPacket(first)) throw serverErrorFrom(parseErr(first)); // e.g. too many connections
   const greeting = parseHandshakeV10(first);
@@ -273,22 +285,14 @@ async function handshake(socket: net.Socket, channel: PacketChannel, options: Co
   if (options.database !== undefined) wanted |= Capability.CONNECT_WITH_DB;
   if (attributes !== undefined) wanted |= Capability.CONNECT_ATTRS;
   const capabilities = (wanted & greeting.capabilities) >>> 0;
-  const cleartext = cleartextPluginEnabled(options.enableCleartextPlugin);
   const connectionPlugins = options.plugins ?? [];
-  const handle = handleFor(options, greeting);
+  const handle = handleFor(options, greeting, policy);
 
-  // The first plugin: the caller's choice, else the server's when we have it, else native.
-  let plugin: ClientAuthPlugin;
-  if (!(capabilities & Capability.PLUGIN_AUTH)) {
-    plugin = resolveClientPlugin('mysql_native_password', connectionPlugins, cleartext);
-  } else if (options.defaultAuth !== undefined) {
-    plugin = resolveClientPlugin(options.defaultAuth, connectionPlugins, cleartext);
-  } else {
-    const advertised = greeting.authPluginName ?? '';
-    const usable = connectionPlugins.find((p) => p.name === advertised) ?? findClientPlugin(advertised);
-    const enabled = usable !== undefined && (usable.name !== 'mysql_clear_password' || cleartext);
-    plugin = enabled ? usable : resolveClientPlugin('mysql_native_password', connectionPlugins, cleartext);
-  }
+  // A server without plugin authentication knows only the native scramble.
+  let plugin: ClientAuthPlugin =
+    capabilities & Capability.PLUGIN_AUTH
+      ? firstClientPlugin(greeting.authPluginName ?? undefined, options.defaultAuth, connectionPlugins, policy)
+      : resolveClientPlugin('mysql_native_password', connectionPlugins, policy);
   const response = (authResponse: Buffer) =>
     buildHandshakeResponse41({
       capabilities,
@@ -309,7 +313,7 @@ async function handshake(socket: net.Socket, channel: PacketChannel, options: Co
       throw clientError('ERR_UNSUPPORTED_AUTH', CR_UNKNOWN_ERROR, 'the server asked for the pre-4.1 password scheme, which is refused');
     }
     const request = parseAuthSwitchRequest(result);
-    plugin = resolveClientPlugin(request.pluginName, connectionPlugins, cleartext);
+    plugin = resolveClientPlugin(request.pluginName, connectionPlugins, policy);
     result = await runPlugin(plugin, new ClientPluginVio(socket, channel, request.pluginData, null), handle);
     // One switch per connection, as MySQL: a second one is a protocol error, not a loop.
     if (isAuthSwitchRequest(result)) {
@@ -328,14 +332,18 @@ async function handshake(socket: net.Socket, channel: PacketChannel, options: Co
  * Connects and authenticates. Resolves with the authenticated socket, the greeting, the
  * negotiated capabilities and any bytes after the OK. Rejects with: the server's refusal
  * (code ERR_SERVER_ERROR, errno, sqlState, message), ERR_PLUGIN_UNKNOWN / ERR_PLUGIN_NOT_ENABLED
- * (errno 2059), ERR_AUTH_PLUGIN_FAILED, ERR_MALFORMED_PACKET, ERR_CONNECT_TIMEOUT,
- * ERR_SERVER_LOST, or the socket's own error (ECONNREFUSED, ENOENT, ...). The socket is
- * destroyed on every failure.
+ * (errno 2059: a cleartext plugin without enableCleartextPlugin, or a plugin restrictedAuth
+ * leaves out), ERR_AUTH_PLUGIN_FAILED, ERR_MALFORMED_PACKET, ERR_UNSUPPORTED_AUTH,
+ * ERR_UNSUPPORTED_SERVER, ERR_PACKET_TOO_LARGE, ERR_PACKET_SEQUENCE, ERR_CONNECT_TIMEOUT,
+ * ERR_SERVER_LOST, or the socket's own error (ECONNREFUSED, ENOENT, ...); bad options reject
+ * with ERR_INVALID_ARG_TYPE / ERR_INVALID_ARG_VALUE before connecting. The socket is destroyed
+ * on every failure.
  */
 export function connect(options: ConnectOptions): Promise<ClientConnection> {
   let socket: net.Socket;
+  let policy: ClientPluginPolicy;
   try {
-    checkOptions(options);
+    policy = checkOptions(options);
     socket = openSocket(options);
   } catch (error) {
     return Promise.reject(error);
@@ -360,7 +368,7 @@ export function connect(options: ConnectOptions): Promise<ClientConnection> {
     socket.once('close', lost);
     socket.once('connect', () => {
       const channel = new PacketChannel(socket, { maxPayloadSize: options.maxPayloadSize ?? DEFAULT_MAX_HANDSHAKE_PAYLOAD });
-      handshake(socket, channel, options).then((connection) => {
+      handshake(socket, channel, options, policy).then((connection) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);

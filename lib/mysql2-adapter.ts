@@ -7,7 +7,7 @@
 import net from 'net';
 
 import { ClientAuthPlugin, isClientAuthResult, MysqlHandle } from './client-plugin';
-import { assertPluginEnabled, cleartextPluginEnabled } from './client-registry';
+import { assertPluginAllowed, ClientPluginPolicy, clientPluginPolicy } from './client-policy';
 import { codedError } from './errors';
 import { CR_OK, CR_OK_HANDSHAKE_COMPLETE, PluginVio } from './vio';
 
@@ -88,7 +88,7 @@ class Mysql2BridgeVio extends PluginVio {
   }
 }
 
-function handleFor(connection: Mysql2ConnectionLike, firstPacket: Buffer): MysqlHandle & { error?: string } {
+function handleFor(connection: Mysql2ConnectionLike, firstPacket: Buffer, policy: ClientPluginPolicy): MysqlHandle & { error?: string } {
   const config = connection.config ?? {};
   const handle = {
     user: config.user ?? '',
@@ -101,7 +101,7 @@ function handleFor(connection: Mysql2ConnectionLike, firstPacket: Buffer): Mysql
     connectionId: connection.connectionId ?? 0,
     // mysql2 does not expose the greeting: the plugin's own first packet is the scramble it gets.
     scramble: firstPacket,
-    cleartextPluginEnabled: cleartextPluginEnabled(config.enableCleartextPlugin),
+    cleartextPluginEnabled: policy.cleartextEnabled,
     options: {},
     error: undefined as string | undefined,
     setError(message: string) {
@@ -116,9 +116,12 @@ function adapt(plugin: ClientAuthPlugin): Mysql2AuthPlugin {
     let vio: Mysql2BridgeVio | undefined;
     return (pluginData: Buffer) => {
       if (vio !== undefined) return vio.exchange(pluginData);
-      const handle = handleFor(connection, pluginData);
+      let handle: ReturnType<typeof handleFor>;
       try {
-        assertPluginEnabled(plugin, handle.cleartextPluginEnabled);
+        // The policy connect() applies, from mysql2's own option, before the plugin sees anything.
+        const policy = clientPluginPolicy({ enableCleartextPlugin: connection.config?.enableCleartextPlugin });
+        assertPluginAllowed(plugin, policy);
+        handle = handleFor(connection, pluginData, policy);
       } catch (error) {
         return Promise.reject(error);
       }
@@ -143,7 +146,9 @@ function adapt(plugin: ClientAuthPlugin): Mysql2AuthPlugin {
 /**
  * A map for mysql2's `authPlugins` option, so mysql2 runs these plugins when a server switches to
  * them: `mysql.createConnection({ ..., authPlugins: toMysql2AuthPlugins(authSimple) })`.
- * mysql_clear_password still needs `enableCleartextPlugin: true` (or the env) to run.
+ * Plugins that send the password in cleartext (mysql_clear_password, dialog, auth_simple, any
+ * declared with sendsCleartextPassword) run only with `enableCleartextPlugin: true` in mysql2's
+ * options; otherwise mysql2 fails with our ERR_PLUGIN_NOT_ENABLED message and nothing is sent.
  */
 export function toMysql2AuthPlugins(...plugins: ClientAuthPlugin[]): Record<string, Mysql2AuthPlugin> {
   const map: Record<string, Mysql2AuthPlugin> = Object.create(null);

@@ -192,14 +192,19 @@ describeAsRoot('connect() against MariaDB auth_pam', () => {
     execFileSync('usermod', ['--lock', PAM_USER]);
   });
 
-  it('answers the PAM password question through dialog', async () => {
-    const connection = await connected({ socketPath: dialogDb.socketPath, user: PAM_USER, password: PAM_PASSWORD });
+  it('answers the PAM password question through dialog, once cleartext plugins are allowed', async () => {
+    await expect(connect({ socketPath: dialogDb.socketPath, user: PAM_USER, password: PAM_PASSWORD })).rejects.toMatchObject({
+      code: 'ERR_PLUGIN_NOT_ENABLED',
+      errno: 2059,
+      pluginName: 'dialog',
+    });
+    const connection = await connected({ socketPath: dialogDb.socketPath, user: PAM_USER, password: PAM_PASSWORD, enableCleartextPlugin: true });
     expect(connection.plugin).toBe('dialog');
     expect(await queryRows(connection, 'SELECT CURRENT_USER()')).toEqual([[`${PAM_USER}@localhost`]]);
   });
 
   it('is refused through dialog with a wrong password', async () => {
-    await expect(connect({ socketPath: dialogDb.socketPath, user: PAM_USER, password: 'wrong' })).rejects.toMatchObject({
+    await expect(connect({ socketPath: dialogDb.socketPath, user: PAM_USER, password: 'wrong', enableCleartextPlugin: true })).rejects.toMatchObject({
       code: 'ERR_SERVER_ERROR',
       errno: 1045,
       sqlState: '28000',
@@ -211,6 +216,7 @@ describeAsRoot('connect() against MariaDB auth_pam', () => {
     const connection = await connected({
       socketPath: dialogDb.socketPath,
       user: PAM_USER,
+      enableCleartextPlugin: true,
       // No password: the first question goes to the callback as well.
       pluginOptions: {
         dialogAsk: (prompt, echo) => {
@@ -229,6 +235,7 @@ describeAsRoot('connect() against MariaDB auth_pam', () => {
       user: PAM_USER,
       password: PAM_PASSWORD,
       authPlugins: toMysql2AuthPlugins(dialog) as never,
+      enableCleartextPlugin: true,
     });
     try {
       const [rows] = await connection.query('SELECT CURRENT_USER() AS who');

@@ -122,14 +122,18 @@ describe('auth_simple against our server', () => {
   });
   afterAll(() => servers?.stop());
 
-  it('logs in through connect() with the right password', async () => {
-    const connection = await ours({ socketPath: servers.socketPath, user: 'simple', password: SIMPLE_PASSWORD });
+  it('logs in through connect() with the right password, once cleartext plugins are allowed', async () => {
+    await expect(connect({ socketPath: servers.socketPath, user: 'simple', password: SIMPLE_PASSWORD })).rejects.toMatchObject({
+      code: 'ERR_PLUGIN_NOT_ENABLED',
+      pluginName: 'auth_simple',
+    });
+    const connection = await ours({ socketPath: servers.socketPath, user: 'simple', password: SIMPLE_PASSWORD, enableCleartextPlugin: true });
     expect(connection.plugin).toBe('auth_simple');
     expect(await queryRows(connection, 'SELECT CURRENT_USER()')).toEqual([['simple@%']]);
   });
 
   it('is refused through connect() with a wrong password', async () => {
-    await expect(connect({ socketPath: servers.socketPath, user: 'simple', password: 'nope' })).rejects.toMatchObject({
+    await expect(connect({ socketPath: servers.socketPath, user: 'simple', password: 'nope', enableCleartextPlugin: true })).rejects.toMatchObject({
       code: 'ERR_SERVER_ERROR',
       errno: 1045,
       sqlState: '28000',
@@ -137,13 +141,10 @@ describe('auth_simple against our server', () => {
     });
   });
 
-  it('logs in through mysql2 with toMysql2AuthPlugins(authSimple)', async () => {
-    const connection = await theirs({
-      socketPath: servers.socketPath,
-      user: 'simple',
-      password: SIMPLE_PASSWORD,
-      authPlugins: toMysql2AuthPlugins(authSimple) as never,
-    });
+  it('logs in through mysql2 with toMysql2AuthPlugins(authSimple) and enableCleartextPlugin', async () => {
+    const options = { socketPath: servers.socketPath, user: 'simple', password: SIMPLE_PASSWORD, authPlugins: toMysql2AuthPlugins(authSimple) as never };
+    await expect(mysql.createConnection(options)).rejects.toMatchObject({ errno: 2059, message: expect.stringContaining('enableCleartextPlugin') });
+    const connection = await theirs({ ...options, enableCleartextPlugin: true });
     const [rows] = await connection.query('SELECT CURRENT_USER()');
     expect(rows).toEqual([{ 'CURRENT_USER()': 'simple@%' }]);
   });
@@ -155,6 +156,7 @@ describe('auth_simple against our server', () => {
         user: 'simple',
         password: 'nope',
         authPlugins: toMysql2AuthPlugins(authSimple) as never,
+        enableCleartextPlugin: true,
       }),
     ).rejects.toMatchObject({ errno: 1045, sqlState: '28000' });
   });
@@ -178,7 +180,12 @@ describe('auth_simple against our server', () => {
       },
     });
     await expect(
-      mysql.createConnection({ socketPath: servers.socketPath, user: 'simple', authPlugins: toMysql2AuthPlugins(refusing) as never }),
+      mysql.createConnection({
+        socketPath: servers.socketPath,
+        user: 'simple',
+        authPlugins: toMysql2AuthPlugins(refusing) as never,
+        enableCleartextPlugin: true,
+      }),
     ).rejects.toMatchObject({ code: 'AUTH_SWITCH_PLUGIN_ERROR', message: expect.stringContaining('no token inserted') });
   });
 });

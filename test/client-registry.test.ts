@@ -1,6 +1,6 @@
 // The client plugin descriptor and registry: validation, every load refusal with its code, a
 // plugin module loaded from a temp plugin directory, init/deinit, options, env preloading and
-// the cleartext opt-in.
+// the plugin policy (cleartext opt-in, restrictedAuth).
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
@@ -11,6 +11,7 @@ import {
   MYSQL_CLIENT_AUTHENTICATION_PLUGIN_INTERFACE_VERSION,
 } from '../lib/client-plugin';
 import { authSimple } from '../lib/client-plugins/auth-simple';
+import * as policy from '../lib/client-policy';
 import * as registry from '../lib/client-registry';
 import { CR_OK } from '../lib/vio';
 
@@ -251,32 +252,64 @@ describe('the registry', () => {
     expect(() => registry.pluginOptions('not_loaded_plugin', 'x', 1)).toThrow(expect.objectContaining({ code: 'ERR_PLUGIN_NOT_FOUND' }));
   });
 
-  it('refuses mysql_clear_password unless enabled by option or LIBMYSQL_ENABLE_CLEARTEXT_PLUGIN', () => {
+  it('refuses every cleartext plugin unless enabled by option or LIBMYSQL_ENABLE_CLEARTEXT_PLUGIN', () => {
     const saved = process.env.LIBMYSQL_ENABLE_CLEARTEXT_PLUGIN;
+    const closed = { cleartextEnabled: false };
     try {
       delete process.env.LIBMYSQL_ENABLE_CLEARTEXT_PLUGIN;
-      expect(registry.cleartextPluginEnabled(undefined)).toBe(false);
-      expect(() => registry.resolveClientPlugin('mysql_clear_password', [], false)).toThrow(
-        expect.objectContaining({ code: 'ERR_PLUGIN_NOT_ENABLED', errno: 2059 }),
-      );
-      expect(registry.resolveClientPlugin('mysql_clear_password', [], true).name).toBe('mysql_clear_password');
-      expect(registry.cleartextPluginEnabled(true)).toBe(true);
+      expect(policy.cleartextPluginEnabled(undefined)).toBe(false);
+      for (const name of ['mysql_clear_password', 'dialog', 'auth_simple']) {
+        expect(() => policy.resolveClientPlugin(name, [], closed)).toThrow(
+          expect.objectContaining({ code: 'ERR_PLUGIN_NOT_ENABLED', errno: 2059, message: expect.stringContaining('enableCleartextPlugin') }),
+        );
+        expect(policy.resolveClientPlugin(name, [], { cleartextEnabled: true }).name).toBe(name);
+      }
+      expect(policy.resolveClientPlugin('mysql_native_password', [], closed).name).toBe('mysql_native_password');
+      expect(policy.cleartextPluginEnabled(true)).toBe(true);
       process.env.LIBMYSQL_ENABLE_CLEARTEXT_PLUGIN = 'yes';
-      expect(registry.cleartextPluginEnabled(undefined)).toBe(true);
+      expect(policy.cleartextPluginEnabled(undefined)).toBe(true);
       // An explicit option wins over the env.
-      expect(registry.cleartextPluginEnabled(false)).toBe(false);
+      expect(policy.cleartextPluginEnabled(false)).toBe(false);
       process.env.LIBMYSQL_ENABLE_CLEARTEXT_PLUGIN = '0';
-      expect(registry.cleartextPluginEnabled(undefined)).toBe(false);
+      expect(policy.cleartextPluginEnabled(undefined)).toBe(false);
     } finally {
       if (saved === undefined) delete process.env.LIBMYSQL_ENABLE_CLEARTEXT_PLUGIN;
       else process.env.LIBMYSQL_ENABLE_CLEARTEXT_PLUGIN = saved;
     }
   });
 
+  it('marks the built-in cleartext plugins, and takes the flag from a declaration', () => {
+    const flagged = registry.builtinClientPlugins.filter((plugin) => plugin.sendsCleartextPassword).map((plugin) => plugin.name);
+    expect(flagged.sort()).toEqual(['auth_simple', 'dialog', 'mysql_clear_password']);
+    const base = { author: 'a', description: 'd', version: [1, 0, 0] as const, license: 'MIT', authenticate: () => CR_OK };
+    expect(declareClientPlugin({ name: 'plain', ...base }).sendsCleartextPassword).toBe(false);
+    const mine = declareClientPlugin({ name: 'mine_clear', ...base, sendsCleartextPassword: true });
+    expect(policy.sendsCleartextPassword(mine)).toBe(true);
+    expect(() => declareClientPlugin({ name: 'bad', ...base, sendsCleartextPassword: 'yes' as never })).toThrow(
+      expect.objectContaining({ code: 'ERR_PLUGIN_INVALID' }),
+    );
+    // A plugin answering under a cleartext protocol's name is one, whatever it declares.
+    expect(policy.sendsCleartextPassword(declareClientPlugin({ name: 'dialog', ...base, sendsCleartextPassword: false }))).toBe(true);
+  });
+
+  it('reads restrictedAuth as an array or a comma-separated string, and refuses empty or bad lists', () => {
+    expect([...policy.parseRestrictedAuth(' client_ed25519, mysql_native_password ,')!]).toEqual(['client_ed25519', 'mysql_native_password']);
+    expect([...policy.parseRestrictedAuth(['caching_sha2_password'])!]).toEqual(['caching_sha2_password']);
+    expect(policy.parseRestrictedAuth(undefined)).toBeUndefined();
+    for (const [value, code] of [['', 'ERR_INVALID_ARG_VALUE'], [[], 'ERR_INVALID_ARG_VALUE'], [' , ', 'ERR_INVALID_ARG_VALUE'], ['a/b', 'ERR_INVALID_ARG_VALUE'], [42, 'ERR_INVALID_ARG_TYPE'], [[1], 'ERR_INVALID_ARG_TYPE']] as const) {
+      expect(() => policy.parseRestrictedAuth(value)).toThrow(expect.objectContaining({ code }));
+    }
+    const only = { cleartextEnabled: true, restrictedAuth: new Set(['client_ed25519']) };
+    expect(() => policy.resolveClientPlugin('mysql_native_password', [], only)).toThrow(
+      expect.objectContaining({ code: 'ERR_PLUGIN_NOT_ENABLED', errno: 2059, message: expect.stringContaining('restrictedAuth') }),
+    );
+    expect(policy.resolveClientPlugin('client_ed25519', [], only).name).toBe('client_ed25519');
+  });
+
   it('prefers a plugin passed to the connection over the registered one of the same name', () => {
     const mine = declareClientPlugin({ name: 'dialog', author: 'me', description: 'mine', version: [9, 9, 9], license: 'MIT', authenticate: () => CR_OK });
-    expect(registry.resolveClientPlugin('dialog', [mine], false)).toBe(mine);
-    expect(() => registry.resolveClientPlugin('auth_gssapi_client', [mine], false)).toThrow(
+    expect(policy.resolveClientPlugin('dialog', [mine], { cleartextEnabled: true })).toBe(mine);
+    expect(() => policy.resolveClientPlugin('auth_gssapi_client', [mine], { cleartextEnabled: true })).toThrow(
       expect.objectContaining({ code: 'ERR_PLUGIN_UNKNOWN', errno: 2059 }),
     );
   });

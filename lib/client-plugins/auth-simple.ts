@@ -24,4 +24,5 @@ export const authSimple = declareClientPlugin({
   deinit: null,
   options: null,
   authenticate: sendPasswordInCleartext,
+  sendsCleartextPassword: true,
 });

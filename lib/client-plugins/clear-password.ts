@@ -1,5 +1,5 @@
 // mysql_clear_password: the password in cleartext, for servers that must see it (PAM, LDAP).
-// The connection refuses to run it unless the caller enabled it (see assertPluginEnabled).
+// The connection refuses to run it unless the caller enabled it (see lib/client-policy.ts).
 import { declareClientPlugin } from '../client-plugin';
 import { sendPasswordInCleartext } from './auth-simple';
 
@@ -11,4 +11,5 @@ export const mysqlClearPassword = declareClientPlugin({
   license: 'MIT',
   // Same wire behaviour as the manual's auth_simple: password and a NUL.
   authenticate: sendPasswordInCleartext,
+  sendsCleartextPassword: true,
 });

@@ -20,6 +20,8 @@ export const dialog = declareClientPlugin({
   description: "MariaDB's dialog: answers the server's questions (PAM conversations)",
   version: [1, 0, 0],
   license: 'MIT',
+  // Answers (the password first of all) go out as typed: PAM sees them in clear.
+  sendsCleartextPassword: true,
   async authenticate(vio, mysql) {
     let passwordOffered = false;
     for (let asked = 0; asked < MAX_QUESTIONS; asked++) {
