@@ -1,11 +1,13 @@
 // connect()'s handshake rules against scripted servers: a real socket peer that says exactly what
 // a test needs, including what no healthy server says (garbage, a second switch, silence).
+import fs from 'fs';
 import net from 'net';
 import path from 'path';
 
-import { connect } from '../lib/client';
+import { connect as connectClient, ConnectOptions } from '../lib/client';
 import { declareClientPlugin } from '../lib/client-plugin';
 import { PacketChannel } from '../lib/packet-channel';
+import { encodePacket } from '../lib/packets';
 import {
   buildAuthMoreData,
   buildAuthSwitchRequest,
@@ -42,6 +44,15 @@ function greeting(authPluginName = 'mysql_native_password'): Buffer {
 }
 
 type Script = (channel: PacketChannel, socket: net.Socket) => Promise<void>;
+
+// Every code connect() rejected with in this file: the last test holds the docs to them.
+const rejectionCodes = new Set<string>();
+function connect(options: ConnectOptions) {
+  return connectClient(options).catch((error) => {
+    if (typeof error?.code === 'string') rejectionCodes.add(error.code);
+    throw error;
+  });
+}
 
 let dir: TempDir;
 let server: net.Server;
@@ -282,7 +293,25 @@ describe('connect() against scripted servers', () => {
     await expect(connect({ socketPath, user: 'u' })).rejects.toMatchObject({ code: 'ERR_PACKET_TOO_LARGE' });
   });
 
+  it('refuses a packet out of sequence', async () => {
+    script = async (_channel, socket) => {
+      socket.write(encodePacket(greeting(), 3).frame);
+    };
+    await expect(connect({ socketPath, user: 'u' })).rejects.toMatchObject({ code: 'ERR_PACKET_SEQUENCE' });
+  });
+
   it("passes on the socket's own error", async () => {
     await expect(connect({ socketPath: path.join(dir.path, 'nobody-listens.sock'), user: 'u' })).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  // Runs last: the codes the tests above saw must all be in connect()'s two docs.
+  it("documents every code it rejected with, in the README's connect() section and its doc comment", () => {
+    const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('### connect()'), readme.indexOf('### mysql2'));
+    const source = fs.readFileSync(path.join(__dirname, '..', 'lib', 'client.ts'), 'utf8');
+    const docComment = source.slice(source.lastIndexOf('/**', source.indexOf('export function connect(')), source.indexOf('export function connect('));
+    expect(rejectionCodes.size).toBeGreaterThan(0);
+    expect([...rejectionCodes].filter((code) => !section.includes(code))).toEqual([]);
+    expect([...rejectionCodes].filter((code) => !docComment.includes(code))).toEqual([]);
   });
 });
