@@ -535,6 +535,19 @@ export interface ErrPacket {
   message: string;
 }
 
+/** MYSQL_ERRMSG_SIZE: MySQL formats every error message into a buffer of this size, NUL included. */
+export const MYSQL_ERRMSG_SIZE = 512;
+
+/** `message` as UTF-8, cut to MySQL's MYSQL_ERRMSG_SIZE - 1 bytes at a character boundary. */
+function errorMessageBytes(message: string): Buffer {
+  const bytes = Buffer.from(message, 'utf8');
+  let end = Math.min(bytes.length, MYSQL_ERRMSG_SIZE - 1);
+  // Never cut inside a character: back off over continuation bytes (10xxxxxx) to its lead byte.
+  if (end < bytes.length) while (end > 0 && (bytes[end] & 0xc0) === 0x80) end--;
+  return bytes.subarray(0, end);
+}
+
+/** ERR packet; the message is capped as MySQL caps it, so a client-chosen name cannot grow it. */
 export function buildErr(err: ErrPacket): Buffer {
   const writer = new PayloadWriter().int1(ERR_HEADER).int2(err.errno);
   if (err.sqlState !== null) {
@@ -543,7 +556,7 @@ export function buildErr(err: ErrPacket): Buffer {
     }
     writer.string('#' + err.sqlState);
   }
-  return writer.string(err.message).finish();
+  return writer.bytes(errorMessageBytes(err.message)).finish();
 }
 
 export function isErrPacket(payload: Buffer): boolean {
