@@ -18,11 +18,23 @@ import {
   type PacketDecodeError,
 } from './packets';
 
+/** An allowance of bytes shared by several channels (the server's unauthenticated connections). */
+export interface MemoryBudget {
+  /** Takes `bytes` from the allowance, or answers false when that would go past it. */
+  take(bytes: number): boolean;
+  give(bytes: number): void;
+}
+
 export interface PacketChannelOptions {
   /** Largest logical payload read() accepts, in bytes (default 16 MiB). */
   maxPayloadSize?: number;
   /** Rejects a read() that waits longer than this with ERR_PACKET_TIMEOUT (default: no limit). */
   timeoutMs?: number;
+  /**
+   * Charged with what the channel holds from the socket and has not handed out; when it refuses
+   * more, reads fail with ERR_MEMORY_BUDGET. Given back on detach() and when the socket closes.
+   */
+  budget?: MemoryBudget;
 }
 
 /** Codes a PacketChannel rejects with, besides the decoder's (see PacketDecoder). */
@@ -31,7 +43,8 @@ export type PacketChannelErrorCode =
   | 'ERR_PACKET_TIMEOUT'
   | 'ERR_PACKET_SEQUENCE'
   | 'ERR_CHANNEL_BUSY'
-  | 'ERR_CHANNEL_DETACHED';
+  | 'ERR_CHANNEL_DETACHED'
+  | 'ERR_MEMORY_BUDGET';
 
 interface PendingRead {
   resolve(payload: Buffer): void;
@@ -56,6 +69,10 @@ export class PacketChannel {
   private waiting: PendingRead | null = null;
   private sequence = 0;
   private attached = true;
+  private budget: MemoryBudget | undefined;
+  // Bytes in `undecoded`; what is charged to the budget for them and the decoder's buffer.
+  private undecodedBytes = 0;
+  private charged = 0;
 
   private readonly onData = (chunk: Buffer): void => {
     if (
@@ -65,9 +82,11 @@ export class PacketChannel {
       this.undecoded.length > 0
     ) {
       this.undecoded.push(chunk);
+      this.undecodedBytes += chunk.length;
     } else {
       this.decode(chunk);
     }
+    if (this.budget !== undefined) this.charge(this.budget);
     this.serve();
   };
 
@@ -90,6 +109,7 @@ export class PacketChannel {
     }
     this.decoder = new PacketDecoder({ maxPayloadSize, strictSequence: false });
     this.timeoutMs = timeoutMs;
+    this.budget = options.budget;
     socket.on('data', this.onData);
     socket.on('end', this.onEnd);
     socket.on('close', this.onEnd);
@@ -177,7 +197,27 @@ export class PacketChannel {
     this.packets = [];
     this.head = 0;
     this.undecoded.length = 0;
+    this.undecodedBytes = 0;
+    this.releaseBudget();
     return Buffer.concat(parts);
+  }
+
+  // Charges the budget up to the most the channel has held (a handshake is short: its high-water
+  // mark is kept until the channel lets go). Past the budget, reads fail and the owner refuses.
+  private charge(budget: MemoryBudget): void {
+    const held = this.decoder.bufferedBytes + this.undecodedBytes;
+    if (held <= this.charged) return;
+    if (budget.take(held - this.charged)) {
+      this.charged = held;
+    } else if (this.decodeFailure === null) {
+      this.decodeFailure = codedError('ERR_MEMORY_BUDGET', 'the connections in their handshake hold all the memory allowed to them');
+    }
+  }
+
+  private releaseBudget(): void {
+    this.budget?.give(this.charged);
+    this.budget = undefined;
+    this.charged = 0;
   }
 
   private decode(chunk: Buffer): void {
@@ -204,6 +244,7 @@ export class PacketChannel {
     while (used < this.undecoded.length && this.head === this.packets.length && this.decodeFailure === null) {
       this.decode(this.undecoded[used++]);
     }
+    for (let i = 0; i < used; i++) this.undecodedBytes -= this.undecoded[i].length;
     this.undecoded.splice(0, used);
   }
 
@@ -243,6 +284,8 @@ export class PacketChannel {
 
   private close(failure: () => CodedError): void {
     this.closed ??= failure;
+    // Nothing more arrives: what is held no longer counts against the live connections.
+    this.releaseBudget();
     this.serve();
   }
 }

@@ -2,6 +2,8 @@
 // with MySQL's own numbers, SQLSTATEs and message texts (share/messages_to_clients.txt).
 import { ErrPacket } from './protocol';
 
+export const ER_CON_COUNT_ERROR = 1040;
+export const ER_OUT_OF_RESOURCES = 1041;
 export const ER_HANDSHAKE_ERROR = 1043;
 export const ER_ACCESS_DENIED_ERROR = 1045;
 export const ER_NOT_SUPPORTED_AUTH_MODE = 1251;
@@ -54,4 +56,17 @@ export function pluginNotLoaded(plugin: string): ErrPacket {
 
 export function notSupportedYet(what: string): ErrPacket {
   return { errno: ER_NOT_SUPPORTED_YET, sqlState: '42000', message: `This version of MySQL doesn't yet support '${what}'` };
+}
+
+export function tooManyConnections(): ErrPacket {
+  return { errno: ER_CON_COUNT_ERROR, sqlState: '08004', message: 'Too many connections' };
+}
+
+export function outOfResources(): ErrPacket {
+  return {
+    errno: ER_OUT_OF_RESOURCES,
+    sqlState: 'HY000',
+    message:
+      "Out of memory; check if mysqld or some other process uses all available memory; if not, you may have to use 'ulimit' to allow mysqld to use more memory or you can add more swap space",
+  };
 }

@@ -23,6 +23,12 @@ export interface ServerAuthInfo {
   hostOrIp: string;
   /** Not in MySQL: why the plugin refused, for the rejection's `reason` (set before returning). */
   refusalReason?: string;
+  /**
+   * Not in MySQL: aborted when the handshake ends (connect timeout, the client leaving, or the
+   * decision made). A plugin that waits on something of its own stops then; the server no longer
+   * waits for it and its VIO is closed.
+   */
+  signal: AbortSignal;
 }
 
 /** The VIO a server plugin gets: MySQL's MPVIO, whose scramble is the one sent in the greeting. */

@@ -24,9 +24,12 @@ import {
   accessDenied,
   authModeNotSupported,
   badHandshake,
+  outOfResources,
   PASSWORD_USED_NO,
   pluginNotLoaded,
+  tooManyConnections,
 } from './server-errors';
+import { ByteBudget, checkLimit, ConnectionSlots, DEFAULT_BACKLOG, defaultBacklog } from './server-limits';
 import { builtinServerPlugins, mysqlNativePasswordPlugin, ServerAuthInfo, ServerAuthPlugin, ServerPluginVio } from './server-plugins';
 import { serveSession } from './session';
 import { CR_OK, CR_OK_HANDSHAKE_COMPLETE, CrCode, vioInfoOf, VioProtocol } from './vio';
@@ -41,6 +44,20 @@ export interface ServerOptions {
   serverVersion?: string;
   /** Largest handshake packet accepted, in bytes (a larger one is a bad handshake). Default 64 KiB. */
   maxHandshakePacketSize?: number;
+  /**
+   * MySQL's max_connections (default 151): connections past it get 1040 Too many connections,
+   * except one more, kept for an account named in `adminAccounts`.
+   */
+  maxConnections?: number;
+  /** Accounts ('user@host', as CURRENT_USER() shows them) that may take the extra slot. Default root@localhost. */
+  adminAccounts?: readonly string[];
+  /**
+   * Bytes that all connections still in their handshake may hold together (default 16 MiB); the
+   * connection whose data would go past it is refused with 1041 (out of resources).
+   */
+  maxHandshakeMemory?: number;
+  /** The listen queue used when listen() names none (MySQL's back_log). Default 4096. */
+  backlog?: number;
 }
 
 export interface AuthenticatedConnection {
@@ -71,7 +88,9 @@ export type HandshakeErrorCode =
   | 'ERR_AUTH_MODE_NOT_SUPPORTED'
   | 'ERR_PLUGIN_NOT_LOADED'
   | 'ERR_CONNECT_TIMEOUT'
-  | 'ERR_CONNECTION_CLOSED';
+  | 'ERR_CONNECTION_CLOSED'
+  | 'ERR_TOO_MANY_CONNECTIONS'
+  | 'ERR_OUT_OF_RESOURCES';
 
 /** A refused handshake: the ERR packet (errno, sqlState) was written first; null when none was sent. */
 export class HandshakeError extends Error {
@@ -91,6 +110,10 @@ export class HandshakeError extends Error {
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_HANDSHAKE_PACKET_SIZE = 64 * 1024;
+const DEFAULT_MAX_CONNECTIONS = 151;
+const DEFAULT_MAX_HANDSHAKE_MEMORY = 16 * 1024 * 1024;
+// How long a refused client may keep its connection open after our ERR before we close it.
+const REFUSAL_LINGER_MS = 1_000;
 const DEFAULT_SERVER_VERSION = '8.0.36-auth-socket';
 const UTF8MB4_GENERAL_CI = 45;
 const SCRAMBLE_LENGTH = 20;
@@ -152,20 +175,24 @@ function pluginTable(extra: ServerAuthPlugin[] | undefined): Map<string, ServerA
   return table;
 }
 
-function positiveInteger(value: number | undefined, fallback: number, max: number, what: string): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value <= 0 || value > max) {
-    throw codedError('ERR_INVALID_ARG_VALUE', `${what} must be an integer from 1 to ${max}`, TypeError);
-  }
-  return value;
-}
-
 interface ResolvedOptions {
   accounts: Accounts;
   plugins: Map<string, ServerAuthPlugin>;
   connectTimeout: number;
   serverVersion: string;
   maxHandshakePacketSize: number;
+  maxConnections: number;
+  adminAccounts: ReadonlySet<string>;
+  handshakeMemory: ByteBudget;
+  backlog: number;
+}
+
+function accountNames(names: readonly string[] | undefined): ReadonlySet<string> {
+  if (names === undefined) return new Set(['root@localhost']);
+  if (!Array.isArray(names) || !names.every((name) => typeof name === 'string' && name.includes('@'))) {
+    throw codedError('ERR_INVALID_ARG_TYPE', "adminAccounts must be an array of 'user@host' strings", TypeError);
+  }
+  return new Set(names);
 }
 
 function resolveOptions(options: ServerOptions): ResolvedOptions {
@@ -180,14 +207,21 @@ function resolveOptions(options: ServerOptions): ResolvedOptions {
     accounts: options.accounts,
     plugins: pluginTable(options.plugins),
     // setTimeout's own limit.
-    connectTimeout: positiveInteger(options.connectTimeout, DEFAULT_CONNECT_TIMEOUT_MS, 0x7fffffff, 'connectTimeout'),
+    connectTimeout: checkLimit(options.connectTimeout, DEFAULT_CONNECT_TIMEOUT_MS, 0x7fffffff, 'connectTimeout'),
     serverVersion,
-    maxHandshakePacketSize: positiveInteger(
+    maxHandshakePacketSize: checkLimit(
       options.maxHandshakePacketSize,
       DEFAULT_MAX_HANDSHAKE_PACKET_SIZE,
       MAX_DECODER_PAYLOAD_SIZE,
       'maxHandshakePacketSize',
     ),
+    // MySQL's own ceiling for max_connections.
+    maxConnections: checkLimit(options.maxConnections, DEFAULT_MAX_CONNECTIONS, 100_000, 'maxConnections'),
+    adminAccounts: accountNames(options.adminAccounts),
+    handshakeMemory: new ByteBudget(
+      checkLimit(options.maxHandshakeMemory, DEFAULT_MAX_HANDSHAKE_MEMORY, Number.MAX_SAFE_INTEGER, 'maxHandshakeMemory'),
+    ),
+    backlog: checkLimit(options.backlog, DEFAULT_BACKLOG, 0x7fffffff, 'backlog'),
   };
 }
 
@@ -211,22 +245,32 @@ class Refusal {
  * - a write by the greeting's own plugin is the greeting itself and is not sent again; any other
  *   plugin's first write becomes the AuthSwitchRequest's data.
  * Every later write is wrapped as AuthMoreData. Plugin names compare case-insensitively.
+ * close() lets go of the connection, so a plugin that never returns holds nothing of it.
  */
 class HandshakeVio extends ServerPluginVio {
   private firstExchangeDone = false;
+  private channel: PacketChannel | null;
   private cachedReply: Buffer | null;
+  /** The plugin the client's reply was made by, as MySQL reads it. */
+  private clientPlugin: string;
+  private readonly clientCanSwitch: boolean;
   // The first failed read or write: it stands even if the plugin swallows it and returns CR_OK.
   #failure: unknown = undefined;
 
   constructor(
     socket: net.Socket,
-    private readonly channel: PacketChannel,
+    channel: PacketChannel,
     readonly scramble: Buffer,
     private readonly plugin: ServerAuthPlugin,
-    private readonly response: HandshakeResponse41,
+    response: HandshakeResponse41,
   ) {
     super(socket);
+    this.channel = channel;
     this.cachedReply = response.authResponse;
+    this.clientCanSwitch = (response.capabilities & Capability.PLUGIN_AUTH) !== 0;
+    // A client without CLIENT_PLUGIN_AUTH speaks mysql_native_password; one that has it but
+    // names no plugin named the empty one (so it is asked to switch).
+    this.clientPlugin = this.clientCanSwitch ? (response.clientPluginName ?? '').toLowerCase() : GREETING_PLUGIN.name;
   }
 
   get failure(): unknown {
@@ -237,12 +281,20 @@ class HandshakeVio extends ServerPluginVio {
     return this.plugin.name.toLowerCase() === GREETING_PLUGIN.name;
   }
 
-  /** The plugin the client's first reply was made by, as MySQL reads it. */
-  private get clientPluginName(): string {
-    // A client without CLIENT_PLUGIN_AUTH speaks mysql_native_password; one that has it but
-    // names no plugin named the empty one (so it is asked to switch).
-    if (!(this.response.capabilities & Capability.PLUGIN_AUTH)) return GREETING_PLUGIN.name;
-    return (this.response.clientPluginName ?? '').toLowerCase();
+  /**
+   * A plugin that takes any client plugin (auth_socket) never asks for a restart, but a client
+   * whose reply was made by a plugin other than the greeting's had no server data for it and still
+   * waits for some: libmariadb's caching_sha2_password, client_ed25519 and sha256_password fail
+   * with 2012 on an OK. Such a client restarts with the greeting's plugin and scramble, as MariaDB's
+   * default `mysql_native_password ... OR unix_socket` account makes it; its answer is the reply
+   * the plugin reads, if it reads.
+   */
+  async restartForeignClient(): Promise<void> {
+    if (this.plugin.clientPluginName !== null || !this.clientCanSwitch || this.clientPlugin === GREETING_PLUGIN.name) return;
+    const channel = this.open();
+    await this.recordFailure(channel.write(buildAuthSwitchRequest({ pluginName: GREETING_PLUGIN.name, pluginData: this.greetingData() })));
+    this.cachedReply = await this.recordFailure(channel.read());
+    this.clientPlugin = GREETING_PLUGIN.name;
   }
 
   readPacket(): Promise<Buffer> {
@@ -251,6 +303,21 @@ class HandshakeVio extends ServerPluginVio {
 
   writePacket(data: Buffer): Promise<void> {
     return this.recordFailure(this.write(data));
+  }
+
+  close(): void {
+    this.release();
+    this.channel = null;
+    this.cachedReply = null;
+  }
+
+  private open(): PacketChannel {
+    if (this.channel === null) throw codedError('ERR_VIO_CLOSED', 'the handshake is over; its VIO is closed');
+    return this.channel;
+  }
+
+  private greetingData(): Buffer {
+    return Buffer.concat([this.scramble, Buffer.of(0)]);
   }
 
   private async recordFailure<T>(operation: Promise<T>): Promise<T> {
@@ -263,18 +330,20 @@ class HandshakeVio extends ServerPluginVio {
   }
 
   private async read(): Promise<Buffer> {
+    const channel = this.open();
     const cached = this.cachedReply;
     if (cached !== null) {
       this.cachedReply = null;
       this.firstExchangeDone = true;
       const wanted = this.plugin.clientPluginName;
-      if (wanted === null || wanted.toLowerCase() === this.clientPluginName) return cached;
-      await this.switchClient(this.isGreetingPlugin ? Buffer.concat([this.scramble, Buffer.of(0)]) : Buffer.alloc(0));
+      if (wanted === null || wanted.toLowerCase() === this.clientPlugin) return cached;
+      await this.switchClient(this.isGreetingPlugin ? this.greetingData() : Buffer.alloc(0));
     }
-    return this.channel.read();
+    return channel.read();
   }
 
   private async write(data: Buffer): Promise<void> {
+    const channel = this.open();
     if (!this.firstExchangeDone) {
       this.firstExchangeDone = true;
       // The account's plugin is the greeting's (MySQL decides by name): no restart.
@@ -282,15 +351,15 @@ class HandshakeVio extends ServerPluginVio {
       this.cachedReply = null;
       return this.switchClient(data);
     }
-    return this.channel.write(buildAuthMoreData(data));
+    return channel.write(buildAuthMoreData(data));
   }
 
   private async switchClient(pluginData: Buffer): Promise<void> {
     const pluginName = this.plugin.clientPluginName;
-    if (pluginName === null || !(this.response.capabilities & Capability.PLUGIN_AUTH)) {
+    if (pluginName === null || !this.clientCanSwitch) {
       throw new Refusal('ERR_AUTH_MODE_NOT_SUPPORTED', authModeNotSupported(), 'client-cannot-switch-plugin');
     }
-    return this.channel.write(buildAuthSwitchRequest({ pluginName, pluginData }));
+    return this.open().write(buildAuthSwitchRequest({ pluginName, pluginData }));
   }
 }
 
@@ -307,14 +376,7 @@ function readFailure(error: unknown): unknown {
   return reason === undefined ? error : new Refusal('ERR_BAD_HANDSHAKE', badHandshake(), reason, error);
 }
 
-async function authenticate(
-  socket: net.Socket,
-  channel: PacketChannel,
-  options: ResolvedOptions,
-  clientHost: string,
-  connectionId: number,
-): Promise<AuthenticatedConnection> {
-  const scramble = newScramble();
+async function greet(channel: PacketChannel, options: ResolvedOptions, connectionId: number, scramble: Buffer): Promise<HandshakeResponse41> {
   await channel.write(
     buildHandshakeV10({
       serverVersion: options.serverVersion,
@@ -332,6 +394,43 @@ async function authenticate(
   } catch (error) {
     throw readFailure(error);
   }
+  // A client that believes it is on TLS, though TLS was never offered, must not go on in clear.
+  if (response.capabilities & Capability.SSL) throw new Refusal('ERR_BAD_HANDSHAKE', badHandshake(), 'tls-not-offered');
+  return response;
+}
+
+/**
+ * The plugin's result, unless the handshake ends first (the signal): then the handshake goes on
+ * without it, and a plugin that never settles keeps none of the handshake's state alive.
+ */
+function untilAborted<T>(run: () => T | Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let pending: { resolve(value: T): void; reject(error: unknown): void } | null = { resolve, reject };
+    const onAbort = () => {
+      pending?.reject(signal.reason);
+      pending = null;
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    Promise.resolve()
+      .then(run)
+      .then(
+        (value) => pending?.resolve(value),
+        (error: unknown) => pending?.reject(error),
+      )
+      .finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+async function authenticate(
+  socket: net.Socket,
+  channel: PacketChannel,
+  options: ResolvedOptions,
+  clientHost: string,
+  connectionId: number,
+  signal: AbortSignal,
+): Promise<AuthenticatedConnection> {
+  const scramble = newScramble();
+  const response = await greet(channel, options, connectionId, scramble);
 
   // As MySQL: a user name that starts and ends with a single quote is taken without them.
   const quoted = response.user.length > 1 && response.user.startsWith("'") && response.user.endsWith("'");
@@ -359,14 +458,23 @@ async function authenticate(
     externalUser: null,
     passwordUsed: PASSWORD_USED_NO,
     hostOrIp: clientHost,
+    signal,
   };
   const vio = new HandshakeVio(socket, channel, scramble, plugin, response);
   let result: CrCode | undefined;
   let pluginError: unknown;
   try {
-    result = await plugin.authenticate(vio, info);
+    try {
+      await vio.restartForeignClient();
+    } catch (error) {
+      throw readFailure(error);
+    }
+    result = await untilAborted(() => plugin.authenticate(vio, info), signal);
   } catch (error) {
+    if (error instanceof Refusal) throw error;
     pluginError = error;
+  } finally {
+    vio.close();
   }
   // A failed exchange decides, whatever the plugin made of it.
   pluginError = vio.failure ?? pluginError;
@@ -403,29 +511,29 @@ async function authenticate(
 /**
  * Writes the refusal's ERR packet (when the socket can still take it) and ends our side. Whatever
  * the client still sends is drained unread, so closing does not reset the connection under the
- * ERR; the socket is destroyed when the client closes, or after `lingerMs` at the latest.
+ * ERR; the socket is destroyed when the client closes, or after REFUSAL_LINGER_MS at the latest.
  */
-function refuse(socket: net.Socket, channel: PacketChannel, refusal: Refusal, lingerMs: number): Promise<void> {
+function refuse(socket: net.Socket, channel: PacketChannel, refusal: Refusal): Promise<HandshakeError> {
+  const error = new HandshakeError(refusal.code, refusal.err.errno, refusal.err.sqlState, refusal.reason, refusal.err.message, {
+    cause: refusal.cause,
+  });
   return new Promise((resolve) => {
     if (socket.destroyed || !socket.writable) {
       socket.destroy();
-      return resolve();
+      return resolve(error);
     }
     channel.write(buildErr(refusal.err)).then(
       () => {
         channel.detach();
         socket.on('data', () => {});
-        socket.once('close', () => {
-          clearTimeout(linger);
-          resolve();
-        });
-        const linger = setTimeout(() => socket.destroy(), lingerMs);
-        socket.end(resolve);
+        const linger = setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS);
+        socket.once('close', () => clearTimeout(linger));
+        socket.end(() => resolve(error));
         socket.resume();
       },
       () => {
         socket.destroy();
-        resolve();
+        resolve(error);
       },
     );
   });
@@ -437,7 +545,7 @@ function refuse(socket: net.Socket, channel: PacketChannel, refusal: Refusal, li
  * Nothing the client sends after its authentication packets is read: it comes back in `leftover`.
  */
 export async function acceptConnection(socket: net.Socket, options: ServerOptions): Promise<AuthenticatedConnection> {
-  const { connection, channel } = await acceptWith(socket, resolveOptions(options));
+  const { connection, channel } = await acceptWith(socket, resolveOptions(options), 'open');
   return handOver(socket, connection, channel);
 }
 
@@ -449,9 +557,15 @@ function handOver(socket: net.Socket, connection: AuthenticatedConnection, chann
 
 function ignoreError(): void {}
 
+// Packet-layer failures of the handshake's reads that are the server's doing, not the client's.
+const channelRefusals: Record<string, () => Refusal> = {
+  ERR_MEMORY_BUDGET: () => new Refusal('ERR_OUT_OF_RESOURCES', outOfResources(), 'handshake-memory-budget'),
+};
+
 async function acceptWith(
   socket: net.Socket,
   options: ResolvedOptions,
+  slot: 'open' | 'reserved',
 ): Promise<{ connection: AuthenticatedConnection; channel: PacketChannel }> {
   // Without a listener a reset by the peer would crash the process; the handshake sees the close.
   socket.on('error', ignoreError);
@@ -461,29 +575,44 @@ async function acceptWith(
     socket.destroy();
     throw new HandshakeError('ERR_CONNECTION_CLOSED', null, null, 'no-transport', 'the socket is neither a connected Unix-domain nor TCP socket');
   }
-  const channel = new PacketChannel(socket, { maxPayloadSize: options.maxHandshakePacketSize });
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => {
-      socket.destroy();
-      reject(new HandshakeError('ERR_CONNECT_TIMEOUT', null, null, 'connect-timeout', `no complete handshake within ${options.connectTimeout} ms`));
-    }, options.connectTimeout);
-  });
+  const channel = new PacketChannel(socket, { maxPayloadSize: options.maxHandshakePacketSize, budget: options.handshakeMemory });
+  // Aborted when the handshake ends, however it ends: plugins see it as info.signal.
+  const controller = new AbortController();
+  const ended = new Promise<never>((_resolve, reject) =>
+    controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true }),
+  );
+  const onClose = () => abort(controller, codedError('ERR_CONNECTION_CLOSED', 'the client went away during the handshake'));
+  socket.once('close', onClose);
+  const timer = setTimeout(() => {
+    abort(controller, new HandshakeError('ERR_CONNECT_TIMEOUT', null, null, 'connect-timeout', `no complete handshake within ${options.connectTimeout} ms`));
+    socket.destroy();
+  }, options.connectTimeout);
   try {
-    const connection = await Promise.race([authenticate(socket, channel, options, clientHost, connectionId), timedOut]);
-    await Promise.race([channel.write(buildOk({ statusFlags: ServerStatus.AUTOCOMMIT })), timedOut]);
+    const connection = await Promise.race([authenticate(socket, channel, options, clientHost, connectionId, controller.signal), ended]);
+    // MySQL's extra connection is for administrators, decided once the account is known.
+    if (slot === 'reserved' && !options.adminAccounts.has(`${connection.account.user}@${connection.account.host}`)) {
+      throw new Refusal('ERR_TOO_MANY_CONNECTIONS', tooManyConnections(), 'too-many-connections');
+    }
+    await Promise.race([channel.write(buildOk({ statusFlags: ServerStatus.AUTOCOMMIT })), ended]);
     return { connection, channel };
   } catch (error) {
     if (error instanceof HandshakeError) throw error;
-    if (error instanceof Refusal) {
-      await refuse(socket, channel, error, options.connectTimeout);
-      throw new HandshakeError(error.code, error.err.errno, error.err.sqlState, error.reason, error.err.message, { cause: error.cause });
-    }
+    const refusal = error instanceof Refusal ? error : channelRefusals[errorCode(error) ?? '']?.();
+    if (refusal !== undefined) throw await refuse(socket, channel, refusal);
     socket.destroy();
     throw new HandshakeError('ERR_CONNECTION_CLOSED', null, null, 'connection-closed', 'the client went away during the handshake', { cause: error });
   } finally {
     clearTimeout(timer);
+    socket.off('close', onClose);
+    if (!controller.signal.aborted) abort(controller, codedError('ERR_HANDSHAKE_OVER', 'the handshake is over'));
   }
+}
+
+// The reason outlives the handshake in every plugin that keeps its signal. Its stack is formatted
+// now: V8 keeps an unformatted stack's frames, and with them this connection's closures.
+function abort(controller: AbortController, reason: Error): void {
+  void reason.stack;
+  controller.abort(reason);
 }
 
 export interface AuthServer extends net.Server {
@@ -496,12 +625,21 @@ export interface AuthServer extends net.Server {
  * A net.Server that authenticates every connection. After success it serves a minimal session
  * (COM_QUIT, COM_PING, COM_INIT_DB, a few SELECTs), unless a 'session' listener is attached: then
  * the listener gets the socket and the connection (with its `leftover`) and owns both.
- * Every refusal is emitted as 'refuse'.
+ * Every refusal is emitted as 'refuse'. Connections past maxConnections + 1 get 1040 in place of
+ * the greeting, as MySQL's; listen() without a backlog uses options.backlog.
  */
 export function createServer(options: ServerOptions): AuthServer {
   const resolved = resolveOptions(options);
+  const slots = new ConnectionSlots(resolved.maxConnections);
   const server = net.createServer((socket) => {
-    acceptWith(socket, resolved).then(
+    const slot = slots.take(socket);
+    const handshake =
+      slot === 'full'
+        ? refuse(socket, new PacketChannel(socket), new Refusal('ERR_TOO_MANY_CONNECTIONS', tooManyConnections(), 'too-many-connections')).then(
+            (error) => Promise.reject(error),
+          )
+        : acceptWith(socket, resolved, slot);
+    handshake.then(
       ({ connection, channel }) => {
         const authenticated = handOver(socket, connection, channel);
         if (server.listenerCount('session') > 0) server.emit('session', socket, authenticated);
@@ -510,5 +648,6 @@ export function createServer(options: ServerOptions): AuthServer {
       (error: HandshakeError) => server.emit('refuse', error, socket),
     );
   }) as AuthServer;
+  defaultBacklog(server, resolved.backlog);
   return server;
 }

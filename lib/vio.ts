@@ -4,6 +4,7 @@
 import net from 'net';
 import tls from 'tls';
 
+import { codedError } from './errors';
 import { socketFd, socketProtocol, VioProtocol } from './peer-credentials';
 
 export { VioProtocol };
@@ -40,7 +41,22 @@ export function vioInfoOf(socket: net.Socket): VioInfo {
 }
 
 export abstract class PluginVio {
-  constructor(readonly socket: net.Socket) {}
+  #socket: net.Socket | null;
+
+  constructor(socket: net.Socket) {
+    this.#socket = socket;
+  }
+
+  /** The connection; ERR_VIO_CLOSED once the handshake that made this VIO is over. */
+  get socket(): net.Socket {
+    if (this.#socket === null) throw codedError('ERR_VIO_CLOSED', 'the handshake is over; its VIO is closed');
+    return this.#socket;
+  }
+
+  /** Drops the connection: a plugin that outlives its handshake then holds nothing of it. */
+  protected release(): void {
+    this.#socket = null;
+  }
 
   /** The next packet from the other side; rejects when the connection fails or closes. */
   abstract readPacket(): Promise<Buffer>;
@@ -49,6 +65,6 @@ export abstract class PluginVio {
   abstract writePacket(data: Buffer): Promise<void>;
 
   info(): VioInfo {
-    return vioInfoOf(this.socket);
+    return this.#socket === null ? { protocol: VioProtocol.INVALID, socket: -1, isTlsEstablished: false } : vioInfoOf(this.#socket);
   }
 }

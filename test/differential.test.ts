@@ -147,6 +147,54 @@ describeAsRoot('auth_socket against MariaDB 10.11 unix_socket, same clients, sam
     }
   });
 
+  // auth_socket takes any client plugin, so whatever plugin the client starts with must get in.
+  // libmariadb's caching_sha2_password, client_ed25519 and sha256_password send nothing when the
+  // greeting named another plugin and wait for their data: a plain OK fails them with 2012 (a
+  // pure MariaDB unix_socket account does exactly that). MariaDB's own OS-identity account, the
+  // `mysql_native_password USING 'invalid' OR unix_socket` that mariadb-install-db gives root,
+  // restarts them with mysql_native_password first; ours does the same.
+  describe('any client plugin: the mariadb CLI with each --default-auth', () => {
+    const PLUGINS = ['mysql_native_password', 'caching_sha2_password', 'client_ed25519', 'sha256_password', 'mysql_clear_password'];
+    const NEED_DATA = ['caching_sha2_password', 'client_ed25519', 'sha256_password'];
+    let ours: { socketPath: string; close(): Promise<void> };
+    beforeAll(async () => {
+      await mariadb.query("CREATE USER 'stephanie'@'localhost' IDENTIFIED VIA mysql_native_password USING 'invalid' OR unix_socket");
+      await mariadb.query("CREATE USER IF NOT EXISTS 'daemon'@'localhost' IDENTIFIED VIA unix_socket");
+      const accounts = new Accounts();
+      accounts.create({ user: 'stephanie', host: 'localhost', plugin: 'auth_socket' });
+      ours = await listenOnSocket(createServer({ accounts }));
+    });
+    afterAll(() => ours?.close());
+
+    const login = (endpoint: Endpoint, user: string, as: OsIdentity, plugin: string) =>
+      runMariadbCli({ endpoint, user, sql: 'SELECT CURRENT_USER()', as, extraArgs: [`--default-auth=${plugin}`] });
+
+    it.each(PLUGINS)('--default-auth=%s: both let OS user stephanie in', async (plugin) => {
+      const [theirs, mine] = await Promise.all([
+        login({ socketPath: mariadb.socketPath }, 'stephanie', osUsers.stephanie, plugin),
+        login({ socketPath: ours.socketPath }, 'stephanie', osUsers.stephanie, plugin),
+      ]);
+      expect(theirs).toEqual({ code: 0, stdout: 'stephanie@localhost\n', stderr: '' });
+      expect(mine).toEqual(theirs);
+    });
+
+    it.each(PLUGINS)('--default-auth=%s: ours still refuses the wrong OS user with 1698', async (plugin) => {
+      await expect(login({ socketPath: ours.socketPath }, 'stephanie', osUsers.nobody, plugin)).resolves.toEqual({
+        code: 1,
+        stdout: '',
+        stderr: `${accessDenied1698('stephanie')}\n`,
+      });
+    });
+
+    it.each(NEED_DATA)('MariaDB 10.11: a pure unix_socket account fails --default-auth=%s with 2012 (why ours restarts)', async (plugin) => {
+      await expect(login({ socketPath: mariadb.socketPath }, 'daemon', osUsers.daemon, plugin)).resolves.toEqual({
+        code: 1,
+        stdout: '',
+        stderr: 'ERROR 2012 (HY000): Error in server handshake\n',
+      });
+    });
+  });
+
   // MariaDB before 11.6 ignores the AS string and MySQL honours it, so these cases are not
   // differential: ours is asserted against MySQL's rule, and MariaDB's divergence is pinned once.
   // The manual's other form (CREATE, then ALTER USER ... AS) is covered with the CLI in server-cli.test.ts.

@@ -186,11 +186,40 @@ describe('the greeting', () => {
 });
 
 describe('plugin restart semantics', () => {
-  it('auth_socket takes whatever the client sent: no AuthSwitchRequest, straight to OK', async () => {
+  it("auth_socket takes the greeting plugin's reply, whatever it holds: no AuthSwitchRequest, straight to OK", async () => {
     const client = await connect();
-    await client.channel.write(response({ clientPluginName: 'some_other_plugin', authResponse: Buffer.from('x') }));
+    await client.channel.write(response({ authResponse: Buffer.from('not a proof') }));
     expect(isOkPacket(await client.channel.read())).toBe(true);
     client.socket.destroy();
+  });
+
+  // libmariadb's caching_sha2_password, client_ed25519 and sha256_password send an empty reply
+  // when the greeting named another plugin, then wait for their data: an OK fails them with 2012.
+  it.each(['caching_sha2_password', 'client_ed25519', 'sha256_password', 'some_other_plugin'])(
+    'auth_socket restarts a %s client with the greeting plugin and scramble, then ignores its answer',
+    async (clientPluginName) => {
+      const client = await connect();
+      await client.channel.write(response({ clientPluginName, authResponse: Buffer.alloc(0) }));
+      expect(parseAuthSwitchRequest(await client.channel.read())).toEqual({
+        pluginName: 'mysql_native_password',
+        pluginData: Buffer.concat([client.greeting.authPluginData, Buffer.of(0)]),
+      });
+      await client.channel.write(Buffer.from('anything'));
+      expect(isOkPacket(await client.channel.read())).toBe(true);
+      client.socket.destroy();
+    },
+  );
+
+  it('the restart does not let a wrong OS user in', async () => {
+    const client = await connect();
+    await client.channel.write(response({ user: 'stranger', clientPluginName: 'client_ed25519' }));
+    expect(isAuthSwitchRequest(await client.channel.read())).toBe(true);
+    await client.channel.write(Buffer.alloc(0));
+    expect(errOf(await framesUntilClose(client))).toEqual({
+      errno: 1698,
+      sqlState: '28000',
+      message: "Access denied for user 'stranger'@'localhost'",
+    });
   });
 
   it('switches a client that spoke another plugin to auth_simple (which reads first: no data)', async () => {
@@ -324,6 +353,9 @@ describe('malformed handshakes get 1043 or a close, never an OK', () => {
     ['an oversized packet', (c) => c.socket.write(Buffer.from([0xff, 0xff, 0xff, 1, 0, 0]))],
     ['an empty packet', (c) => c.socket.write(frame(Buffer.alloc(0), 1))],
     ['an SSLRequest though TLS was not offered', (c) => c.socket.write(frame(buildSslRequest(CLIENT_CAPS, 1 << 24, 45), 1))],
+    // A client that believes it is on TLS must not log in in clear (MySQL: 1043).
+    ['a full response with CLIENT_SSL though TLS was not offered', (c) =>
+      c.socket.write(frame(response({ capabilities: CLIENT_CAPS | Capability.SSL }), 1))],
     ['a pre-4.1 response', (c) => {
       const payload = valid();
       payload.writeUInt32LE(CLIENT_CAPS & ~Capability.PROTOCOL_41, 0);
@@ -381,6 +413,25 @@ describe('malformed handshakes get 1043 or a close, never an OK', () => {
     expect(refusals.filter((e) => e.code === 'ERR_BAD_HANDSHAKE').map((e) => e.reason)).toEqual(
       expect.arrayContaining(['malformed-response', 'bad-sequence', 'oversized-packet']),
     );
+  });
+});
+
+describe('ERR messages are capped as MySQL caps them (MYSQL_ERRMSG_SIZE - 1 bytes)', () => {
+  it.each([
+    ['ASCII', 'u'.repeat(5000)],
+    // 2-byte characters: the cut must fall between characters, not inside one.
+    ['multi-byte', 'é'.repeat(3000)],
+  ])('a %s user name of thousands of bytes gets a 511-byte message that is still valid UTF-8', async (_kind, user) => {
+    const client = await connect();
+    await client.channel.write(response({ user }));
+    const frames = await framesUntilClose(client);
+    expect(frames).toHaveLength(1);
+    // 0xff, errno, '#', SQLSTATE, then the message.
+    const message = frames[0].payload.subarray(9);
+    expect(message.length).toBeLessThanOrEqual(511);
+    expect(message.length).toBeGreaterThan(509);
+    expect(new TextDecoder('utf-8', { fatal: true }).decode(message)).toBe(`Access denied for user '${user}`.slice(0, message.toString().length));
+    expect(frames[0].payload.readUInt16LE(1)).toBe(1045);
   });
 });
 
