@@ -2,12 +2,14 @@
 // --bind-address, --connect-timeout (seconds, as MySQL's), --plugin-dir and --plugin-load-add
 // (server plugins as JS modules named after the plugin), and --account to declare accounts.
 import fs from 'fs';
+import net from 'net';
 import os from 'os';
 import path from 'path';
 
 import { Accounts } from './accounts';
 import { codedError } from './errors';
-import { AuthServer, createServer } from './server';
+import { createServer } from './server';
+import { DEFAULT_BACKLOG } from './server-limits';
 import { builtinServerPlugins, ServerAuthPlugin } from './server-plugins';
 import { lookupUserSync } from './users';
 
@@ -18,6 +20,8 @@ export interface ServeOptions {
   port: number | null;
   bindAddress: string;
   connectTimeoutSeconds: number | null;
+  /** MySQL's max_connections, shared by the socket and the TCP listener. */
+  maxConnections: number | null;
   serverVersion: string | null;
   pluginDir: string | null;
   pluginLoad: string[];
@@ -26,7 +30,7 @@ export interface ServeOptions {
 }
 
 export const SERVE_USAGE = `usage: auth-socket serve [--socket=PATH] [--port=N] [--bind-address=ADDR]
-    [--connect-timeout=SECONDS] [--server-version=STRING]
+    [--connect-timeout=SECONDS] [--max-connections=N] [--server-version=STRING]
     [--plugin-dir=DIR] [--plugin-load-add=NAME[.js|.so]]...
     [--account=USER@HOST:PLUGIN[:AUTHENTICATION_STRING]]...
   Without --account, the OS user running the server gets USER@localhost IDENTIFIED WITH auth_socket.`;
@@ -54,6 +58,7 @@ const SERVE_OPTIONS = new Set([
   'port',
   'bind-address',
   'connect-timeout',
+  'max-connections',
   'server-version',
   'plugin-dir',
   'plugin-load-add',
@@ -68,6 +73,7 @@ export function parseServeArgs(args: string[]): ServeOptions {
     port: null,
     bindAddress: '127.0.0.1',
     connectTimeoutSeconds: null,
+    maxConnections: null,
     serverVersion: null,
     pluginDir: null,
     pluginLoad: [],
@@ -95,6 +101,9 @@ export function parseServeArgs(args: string[]): ServeOptions {
         break;
       case 'connect-timeout':
         options.connectTimeoutSeconds = wholeNumber(value, name, 31536000);
+        break;
+      case 'max-connections':
+        options.maxConnections = wholeNumber(value, name, 100000);
         break;
       case 'server-version':
         options.serverVersion = value;
@@ -170,7 +179,7 @@ export function loadServerPlugins(entries: string[], pluginDir: string | null): 
 }
 
 /** Builds the server from parsed options and starts listening; resolves once it listens. */
-export async function startServe(options: ServeOptions, log: (line: string) => void = console.log): Promise<AuthServer[]> {
+export async function startServe(options: ServeOptions, log: (line: string) => void = console.log): Promise<net.Server[]> {
   const accounts = new Accounts();
   if (options.accounts.length === 0) {
     const me = lookupUserSync(process.getuid?.() ?? -1);
@@ -182,17 +191,23 @@ export async function startServe(options: ServeOptions, log: (line: string) => v
     accounts,
     plugins: loadServerPlugins(options.pluginLoad, options.pluginDir),
     connectTimeout: options.connectTimeoutSeconds === null ? undefined : options.connectTimeoutSeconds * 1000,
+    maxConnections: options.maxConnections ?? undefined,
     serverVersion: options.serverVersion ?? undefined,
   };
-  const listeners: Array<[AuthServer, string | { port: number; host: string }]> = [[createServer(serverOptions), options.socketPath]];
-  if (options.port !== null) listeners.push([createServer(serverOptions), { port: options.port, host: options.bindAddress }]);
+  const server = createServer(serverOptions);
+  server.on('refuse', (error) => log(`refused: ${error.errno ?? '-'} ${error.reason}`));
+  const listeners: Array<[net.Server, string | { port: number; host: string; backlog: number }]> = [[server, options.socketPath]];
+  // One server behind both listeners, so max_connections and the handshake budget count them together.
+  if (options.port !== null) {
+    const tcp = net.createServer((socket) => server.emit('connection', socket));
+    listeners.push([tcp, { port: options.port, host: options.bindAddress, backlog: DEFAULT_BACKLOG }]);
+  }
   removeStaleSocket(options.socketPath);
-  for (const [server, address] of listeners) {
-    server.on('refuse', (error) => log(`refused: ${error.errno ?? '-'} ${error.reason}`));
+  for (const [listener, address] of listeners) {
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(address, () => {
-        server.off('error', reject);
+      listener.once('error', reject);
+      listener.listen(address, () => {
+        listener.off('error', reject);
         resolve();
       });
     });
@@ -200,5 +215,5 @@ export async function startServe(options: ServeOptions, log: (line: string) => v
   // Every local user may try: the server, not the file mode, decides who gets in.
   fs.chmodSync(options.socketPath, 0o666);
   log(`auth-socket serve: listening on ${options.socketPath}${options.port === null ? '' : ` and ${options.bindAddress}:${options.port}`}`);
-  return listeners.map(([server]) => server);
+  return listeners.map(([listener]) => listener);
 }

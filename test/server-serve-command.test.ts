@@ -5,7 +5,8 @@ import net from 'net';
 import os from 'os';
 import path from 'path';
 
-import { AuthServer } from '../lib/server';
+import { PacketChannel } from '../lib/packet-channel';
+import { parseErr, parseHandshakeV10 } from '../lib/protocol';
 import { loadServerPlugins, parseAccountSpec, parseServeArgs, removeStaleSocket, startServe } from '../lib/serve-command';
 import { lookupUserSync } from '../lib/users';
 import { runMariadbCli } from './helpers/clients';
@@ -54,6 +55,7 @@ describe('parseServeArgs', () => {
       port: 3307,
       bindAddress: '127.0.0.1',
       connectTimeoutSeconds: 5,
+      maxConnections: null,
       serverVersion: null,
       pluginDir: '/p',
       pluginLoad: ['auth_socket.so', 'a.js', 'b'],
@@ -102,7 +104,7 @@ describe('loadServerPlugins', () => {
 });
 
 describe('startServe', () => {
-  let servers: AuthServer[];
+  let servers: net.Server[];
   let socketPath: string;
   const lines: string[] = [];
 
@@ -137,6 +139,32 @@ describe('startServe', () => {
     expect(run).toEqual({ code: 1, stdout: '', stderr: "ERROR 1524 (HY000): Plugin 'authentication_ldap_simple' is not loaded\n" });
     expect(lines).toContain('refused: 1524 plugin-not-loaded');
     expect(fs.statSync(socketPath).mode & 0o777).toBe(0o666);
+  });
+});
+
+describe('--max-connections', () => {
+  it('counts the socket and the TCP listener together, as mysqld counts every connection', async () => {
+    const socketPath = path.join(dir.path, 'limited.sock');
+    // Port 0 (any free one) is not an option mysqld takes, so it is set on the parsed options.
+    const servers = await startServe({ ...parseServeArgs([`--socket=${socketPath}`, '--max-connections=1']), port: 0 }, () => {});
+    const { port } = servers[1].address() as net.AddressInfo;
+    const first = async (socket: net.Socket) => new PacketChannel(socket).read();
+    const held = [net.connect(socketPath), net.connect({ port, host: '127.0.0.1' })];
+    try {
+      // One slot, plus MySQL's extra one (for an administrator, decided after login): both greeted.
+      for (const socket of held) parseHandshakeV10(await first(socket));
+      const third = net.connect(socketPath);
+      expect(parseErr(await first(third))).toEqual({ errno: 1040, sqlState: '08004', message: 'Too many connections' });
+      third.destroy();
+    } finally {
+      for (const socket of held) socket.destroy();
+      for (const server of servers) await close(server);
+    }
+  });
+
+  it('takes only a whole number', () => {
+    expect(parseServeArgs(['--max_connections=7']).maxConnections).toBe(7);
+    expect(() => parseServeArgs(['--max-connections=0'])).toThrow(/whole number/);
   });
 });
 
