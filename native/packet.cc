@@ -1,14 +1,24 @@
+// The packet decoder core and its pending buffer (see packet.h).
 #include "packet.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
-#include <new>
+#include <utility>
 
 namespace authsock {
 
-// A pending buffer bigger than this is freed once its packet is out, so one large packet does
-// not pin its memory for the life of the connection.
-static constexpr size_t kKeptPendingCapacity = 64 * 1024;
+static size_t PageSize() {
+  static const size_t size = [] {
+    long page = sysconf(_SC_PAGESIZE);
+    return page > 0 ? static_cast<size_t>(page) : size_t{4096};
+  }();
+  return size;
+}
 
 static size_t PhysicalLength(const uint8_t* header) {
   return static_cast<size_t>(header[0]) | static_cast<size_t>(header[1]) << 8 |
@@ -36,6 +46,71 @@ void PacketView::CopyPayloadTo(uint8_t* out) const {
     copied += length;
     if (length < kMaxPhysicalPayload) return;
   }
+}
+
+PendingBuffer::PendingBuffer(PendingBuffer&& other) noexcept
+    : data_(std::exchange(other.data_, nullptr)),
+      size_(std::exchange(other.size_, 0)),
+      capacity_(std::exchange(other.capacity_, 0)) {}
+
+PendingBuffer& PendingBuffer::operator=(PendingBuffer&& other) noexcept {
+  if (this != &other) {
+    Release();
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+    capacity_ = std::exchange(other.capacity_, 0);
+  }
+  return *this;
+}
+
+bool PendingBuffer::Append(const uint8_t* begin, const uint8_t* end) {
+  size_t count = static_cast<size_t>(end - begin);
+  if (count == 0) return true;
+  if (count > SIZE_MAX - size_) return false;
+  if (size_ + count > capacity_ && !Grow(size_ + count)) return false;
+  std::memcpy(data_ + size_, begin, count);
+  size_ += count;
+  return true;
+}
+
+bool PendingBuffer::Grow(size_t needed) {
+  // Doubling keeps appending amortized linear; the first allocation is just what is needed.
+  size_t wanted = capacity_ <= SIZE_MAX / 2 ? std::max(needed, capacity_ * 2) : needed;
+  if (wanted < kPageBackedCapacity) {
+    void* grown = std::realloc(data_, wanted);
+    if (grown == nullptr) return false;
+    data_ = static_cast<uint8_t*>(grown);
+    capacity_ = wanted;
+    return true;
+  }
+  size_t page = PageSize();
+  if (wanted > SIZE_MAX - (page - 1)) return false;
+  wanted = (wanted + page - 1) / page * page;
+  void* mapped;
+  if (PageBacked()) {
+    mapped = mremap(data_, capacity_, wanted, MREMAP_MAYMOVE);
+  } else {
+    mapped = mmap(nullptr, wanted, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mapped != MAP_FAILED) {
+      if (size_ > 0) std::memcpy(mapped, data_, size_);
+      std::free(data_);
+    }
+  }
+  if (mapped == MAP_FAILED) return false;
+  data_ = static_cast<uint8_t*>(mapped);
+  capacity_ = wanted;
+  return true;
+}
+
+void PendingBuffer::Release() {
+  if (PageBacked()) {
+    munmap(data_, capacity_);
+  } else {
+    std::free(data_);
+  }
+  data_ = nullptr;
+  size_ = 0;
+  capacity_ = 0;
 }
 
 PacketDecoderCore::PacketDecoderCore(size_t maxPayloadSize, uint8_t sequenceId, bool strictSequence)
@@ -95,20 +170,11 @@ PacketDecoderCore::ScanResult PacketDecoderCore::Scan(const uint8_t* data, size_
   return {used, PacketError::kNone, false};
 }
 
-bool PacketDecoderCore::AppendPending(const uint8_t* begin, const uint8_t* end) {
-  try {
-    pending_.insert(pending_.end(), begin, end);
-    return true;
-  } catch (const std::bad_alloc&) {
-    return false;
-  }
-}
-
 void PacketDecoderCore::ReleasePending() {
-  if (pending_.capacity() > kKeptPendingCapacity) {
-    std::vector<uint8_t>().swap(pending_);
+  if (pending_.PageBacked()) {
+    pending_.Release();
   } else {
-    pending_.clear();
+    pending_.Clear();
   }
 }
 
@@ -128,7 +194,7 @@ PacketError PacketDecoderCore::Push(const uint8_t* data, size_t size, PacketSink
     ScanResult result = Scan(pending_.data() + pendingScanned_, pending_.size() - pendingScanned_);
     pendingScanned_ += result.consumed;
     if (result.error != PacketError::kNone) {
-      return Fail(AppendPending(data, end) ? result.error : PacketError::kAllocation);
+      return Fail(pending_.Append(data, end) ? result.error : PacketError::kAllocation);
     }
   }
 
@@ -140,20 +206,20 @@ PacketError PacketDecoderCore::Push(const uint8_t* data, size_t size, PacketSink
     ScanResult result = Scan(start, size - offset);
     offset += result.consumed;
     if (!result.complete) {
-      if (!AppendPending(start, end)) return Fail(PacketError::kAllocation);
+      if (!pending_.Append(start, end)) return Fail(PacketError::kAllocation);
       pendingScanned_ = pending_.size();
       return result.error == PacketError::kNone ? PacketError::kNone : Fail(result.error);
     }
 
     PacketView packet{firstSequenceId_, logicalSize_, start, result.consumed};
     if (continuing) {
-      if (!AppendPending(start, data + offset)) return Fail(PacketError::kAllocation);
+      if (!pending_.Append(start, data + offset)) return Fail(PacketError::kAllocation);
       packet.frames = pending_.data();
       packet.framesSize = pending_.size();
     }
     if (!sink.OnPacket(packet)) {
       // Keep the refused packet and everything after it, as for any other failure.
-      AppendPending(continuing ? data + offset : start, end);
+      pending_.Append(continuing ? data + offset : start, end);
       return Fail(PacketError::kAllocation);
     }
     nextSequenceId_ = scanSequenceId_;
@@ -169,9 +235,8 @@ void PacketDecoderCore::ResetSequence(uint8_t sequenceId) {
   RestartScan();
 }
 
-std::vector<uint8_t> PacketDecoderCore::TakeBuffered() {
-  std::vector<uint8_t> taken;
-  taken.swap(pending_);
+PendingBuffer PacketDecoderCore::TakeBuffered() {
+  PendingBuffer taken = std::move(pending_);
   if (error_ == PacketError::kNone) RestartScan();
   return taken;
 }

@@ -1,5 +1,6 @@
 // MySQL packet framing: the incremental decoder core, plain C++ without Node-API so the libFuzzer
-// harness links it on its own (packet_binding.cc exposes it to JavaScript).
+// harness links it on its own (packet_binding.cc exposes it to JavaScript). Mirrors the reading
+// half of MySQL's sql-common/net_serv.cc (my_net_read and its multi-packet assembly).
 //
 // Wire format: payload length int<3> little-endian, sequence id int<1>, payload. A physical
 // payload of exactly 0xFFFFFF bytes means "continued": the logical payload goes on in the next
@@ -8,7 +9,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
-#include <vector>
 
 namespace authsock {
 
@@ -17,6 +17,10 @@ constexpr size_t kMaxPhysicalPayload = 0xFFFFFF;
 constexpr size_t kDefaultMaxPayloadSize = 16 * 1024 * 1024;
 // MySQL's own ceiling for max_allowed_packet; also keeps every payload inside a Node Buffer.
 constexpr size_t kMaxMaxPayloadSize = 1024 * 1024 * 1024;
+
+// From this capacity on, a pending buffer is an anonymous mapping of its own rather than malloc
+// memory, and it is unmapped as soon as its packet is out (see PendingBuffer).
+constexpr size_t kPageBackedCapacity = 16 * 1024;
 
 enum class PacketError { kNone, kSequence, kTooLarge, kAllocation };
 
@@ -33,6 +37,42 @@ struct PacketView {
 
   // Copies the payload (the frames without their headers) to `out`, which holds payloadSize bytes.
   void CopyPayloadTo(uint8_t* out) const;
+};
+
+// The growable buffer that holds a partial packet. Below kPageBackedCapacity it lives on the
+// malloc heap; from there on it is its own mmap'd region, grown with mremap (no copy) and unmapped
+// on Release, so its pages go back to the OS at once. Freed malloc memory of that size would stay
+// in the process: glibc gives back only the top of its heap, and after the first large free its
+// dynamic mmap threshold rises (up to 32 MiB), so later large buffers land in that heap too.
+class PendingBuffer {
+ public:
+  PendingBuffer() = default;
+  PendingBuffer(PendingBuffer&& other) noexcept;
+  PendingBuffer& operator=(PendingBuffer&& other) noexcept;
+  PendingBuffer(const PendingBuffer&) = delete;
+  PendingBuffer& operator=(const PendingBuffer&) = delete;
+  ~PendingBuffer() { Release(); }
+
+  const uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+  // The bytes allocated (for a page-backed buffer, mapped), whether used yet or not.
+  size_t capacity() const { return capacity_; }
+  bool empty() const { return size_ == 0; }
+  bool PageBacked() const { return capacity_ >= kPageBackedCapacity; }
+
+  // Appends [begin, end), growing geometrically; false, with the buffer unchanged, when memory
+  // runs out.
+  bool Append(const uint8_t* begin, const uint8_t* end);
+  void Clear() { size_ = 0; }
+  // Frees the memory; the buffer is empty with no capacity.
+  void Release();
+
+ private:
+  bool Grow(size_t needed);
+
+  uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+  size_t capacity_ = 0;
 };
 
 class PacketSink {
@@ -60,11 +100,14 @@ class PacketDecoderCore {
   // again under it on the next Push. No effect once failed.
   void ResetSequence(uint8_t sequenceId);
 
-  // Removes and returns the raw bytes not handed out as packets, exactly as received.
-  std::vector<uint8_t> TakeBuffered();
+  // Removes and returns the raw bytes not handed out as packets, exactly as received; the decoder
+  // keeps no memory for them.
+  PendingBuffer TakeBuffered();
 
   uint8_t NextSequenceId() const { return nextSequenceId_; }
   size_t BufferedBytes() const { return pending_.size(); }
+  // What the decoder holds in memory for its buffered bytes (a caller reports it to its GC).
+  size_t BufferedCapacity() const { return pending_.capacity(); }
   PacketError Error() const { return error_; }
   const std::string& ErrorMessage() const { return errorMessage_; }
 
@@ -79,7 +122,6 @@ class PacketDecoderCore {
   // stopping at its end or at an error.
   ScanResult Scan(const uint8_t* data, size_t size);
   void RestartScan();
-  bool AppendPending(const uint8_t* begin, const uint8_t* end);
   void ReleasePending();
   PacketError Fail(PacketError error);
 
@@ -90,8 +132,9 @@ class PacketDecoderCore {
   std::string errorMessage_;
 
   // Raw bytes of the incomplete logical packet (from its first header on), or after a failure
-  // everything from the failing packet on. Grows as needed.
-  std::vector<uint8_t> pending_;
+  // everything from the failing packet on. Grows as needed; a page-backed one is released when
+  // its packet is out, so a connection keeps at most a small heap buffer between packets.
+  PendingBuffer pending_;
   size_t pendingScanned_ = 0;  // how much of pending_ the scan state below has seen
 
   // Scan state of the pending logical packet.

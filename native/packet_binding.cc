@@ -1,7 +1,7 @@
 #include "packet_binding.h"
 
 #include <cmath>
-#include <vector>
+#include <cstdint>
 
 #include "errors.h"
 #include "packet.h"
@@ -108,6 +108,7 @@ class PacketDecoder : public Napi::ObjectWrap<PacketDecoder> {
     // Keys made once per chunk, not once per packet.
     JsPacketSink sink(env, Napi::String::New(env, "sequenceId"), Napi::String::New(env, "payload"));
     PacketError error = core_.Push(chunk.Data(), chunk.ByteLength(), sink);
+    ReportMemory(env);
     if (error != PacketError::kNone) {
       Napi::Error failure = CodedError(env, PacketErrorCode(error), core_.ErrorMessage());
       failure.Set("packets", sink.Packets());
@@ -121,9 +122,11 @@ class PacketDecoder : public Napi::ObjectWrap<PacketDecoder> {
     core_.ResetSequence(static_cast<uint8_t>(IntegerArgument(info.Env(), info[0], "id", 255, 0)));
   }
 
-  // takeBuffered() -> Buffer: the bytes not returned as packets, exactly as received.
+  // takeBuffered() -> Buffer: the bytes not returned as packets, exactly as received. The
+  // decoder's memory for them is freed here, not when the decoder is collected.
   Napi::Value TakeBuffered(const Napi::CallbackInfo& info) {
-    std::vector<uint8_t> bytes = core_.TakeBuffered();
+    PendingBuffer bytes = core_.TakeBuffered();
+    ReportMemory(info.Env());
     if (bytes.empty()) return Napi::Buffer<uint8_t>::New(info.Env(), 0);
     return Napi::Buffer<uint8_t>::Copy(info.Env(), bytes.data(), bytes.size());
   }
@@ -136,7 +139,24 @@ class PacketDecoder : public Napi::ObjectWrap<PacketDecoder> {
     return Napi::Number::New(info.Env(), static_cast<double>(core_.BufferedBytes()));
   }
 
+  // Tells V8 what the core holds outside its heap: to V8 a decoder is otherwise a small object,
+  // and one holding a 16 MiB partial packet could wait indefinitely for a collection.
+  void ReportMemory(Napi::Env env) {
+    int64_t held = static_cast<int64_t>(core_.BufferedCapacity());
+    if (held != reported_) Napi::MemoryManagement::AdjustExternalMemory(env, held - reported_);
+    reported_ = held;
+  }
+
+ public:
+  // The core frees its buffer with the decoder; the amount reported for it is given back here.
+  // Public: node-addon-api calls it only when it can see it.
+  void Finalize(Napi::BasicEnv env) override {
+    if (reported_ != 0) Napi::MemoryManagement::AdjustExternalMemory(env, -reported_);
+  }
+
+ private:
   PacketDecoderCore core_;
+  int64_t reported_ = 0;  // bytes last reported to V8 for core_
 };
 
 void InitPackets(Napi::Env env, Napi::Object exports) {

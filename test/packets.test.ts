@@ -1,4 +1,8 @@
-// The native packet decoder and the encoder: properties over any payloads and any chunking.
+// The native packet decoder and the encoder: properties over any payloads and any chunking, and
+// the decoder's memory as V8 sees it.
+import { execFileSync } from 'child_process';
+import path from 'path';
+
 import fc from 'fast-check';
 
 import { errorCode } from '../lib/errors';
@@ -351,5 +355,63 @@ describe('PacketDecoder', () => {
       [() => new PacketDecoder().resetSequence(-1), 'ERR_INVALID_ARG_VALUE'],
     ];
     for (const [fn, code] of bad) expect(catchError(fn).code).toBe(code);
+  });
+});
+
+describe('PacketDecoder memory', () => {
+  // What V8 counts as external memory is what drives its collections, but Node 20's memoryUsage()
+  // and getHeapStatistics() show only ArrayBuffer backing stores, not what addons report; V8's own
+  // count is printed by --trace-gc-verbose ("External memory reported"). So a process of its own
+  // turns that trace on around each explicit gc() only: one reading per call, in order. Every
+  // Buffer stays referenced, so the readings differ only by what the decoder reports.
+  const script = `
+    const v8 = require('v8');
+    const { PacketDecoder } = require('node-gyp-build')(${JSON.stringify(path.join(__dirname, '..'))});
+    const reading = () => {
+      v8.setFlagsFromString('--trace-gc-verbose');
+      gc();
+      v8.setFlagsFromString('--no-trace-gc-verbose');
+    };
+    const size = 8 * 1024 * 1024;
+    const frame = Buffer.alloc(4 + size);
+    frame.writeUIntLE(size, 0, 3);
+    const partial = frame.subarray(0, frame.length - 1);
+    const kept = [];
+    const exercise = () => {
+      const decoder = new PacketDecoder({ strictSequence: false });
+      reading(); // base
+      decoder.push(partial);
+      reading(); // partial packet held
+      kept.push(decoder.push(frame.subarray(frame.length - 1))[0].payload);
+      reading(); // completed
+      decoder.push(partial);
+      kept.push(decoder.takeBuffered());
+      reading(); // taken
+      decoder.push(partial); // and dropped holding it
+    };
+    exercise();
+    // Collected once exercise's frame is gone (a live frame's registers may still point at it);
+    // Node runs the finalizer from an immediate.
+    setImmediate(() => {
+      gc();
+      setImmediate(() => {
+        reading(); // collected
+        console.log('kept ' + kept.map((buffer) => buffer.length).join(' '));
+      });
+    });
+  `;
+
+  it('reports a partial packet to V8, and gives it back when the packet completes, is taken or the decoder is collected', () => {
+    const size = 8 * 1024 * 1024;
+    const out = execFileSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8' });
+    const reported = [...out.matchAll(/External memory reported:\s+(\d+) KB/g)].map((match) => Number(match[1]) * 1024);
+    expect(reported).toHaveLength(5);
+    expect(/^kept (\d+) (\d+)$/m.exec(out)?.slice(1).map(Number)).toEqual([size, size + 3]);
+    const [base, partial, completed, taken, collected] = reported;
+    const near = (value: number, expected: number) => expect(Math.abs(value - expected)).toBeLessThan(64 * 1024);
+    near(partial - base, size);
+    near(completed - base, size); // the payload Buffer only
+    near(taken - base, 2 * size); // the payload and the taken bytes
+    near(collected - base, 2 * size);
   });
 });

@@ -1,8 +1,9 @@
 // libFuzzer target for the packet decoder core. The input picks the decoder's settings, how the
 // rest is cut into chunks, and where ResetSequence, TakeBuffered and a refusing sink strike.
 // Whatever happens, the packets handed out (re-encoded: framing is canonical) and the bytes taken
-// back must reproduce exactly what was pushed, payloads must respect the limit, and a failed
-// decoder must keep failing with the same error.
+// back must reproduce exactly what was pushed, payloads must respect the limit, a failed decoder
+// must keep failing with the same error, and a decoder with nothing buffered must hold no
+// page-backed memory (TakeBuffered: none at all).
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -122,8 +123,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   uint8_t step = mode;
   while (offset < stream.size()) {
     step = static_cast<uint8_t>(step * 31 + 7);
-    // Small chunks; the continued target's first one ends a little before the boundary.
-    size_t length = offset == 0 && kContinued ? prefix - step % 97 : 1 + step % 97;
+    // Small chunks; in the continued target one chunk runs up to a little before the boundary.
+    // With mode bit 16 a small chunk comes first, so the pending buffer starts on the heap and
+    // moves to pages as it grows.
+    bool head = kContinued && offset + 97 < prefix && !(offset == 0 && (mode & 16));
+    size_t length = head ? prefix - step % 97 - offset : 1 + step % 97;
     length = std::min(length, stream.size() - offset);
     const uint8_t* chunk = stream.data() + offset;
     offset += length;
@@ -138,15 +142,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       failure = error;
       continue;
     }
+    CHECK(decoder.BufferedCapacity() >= decoder.BufferedBytes());
+    if (decoder.BufferedBytes() == 0) CHECK(decoder.BufferedCapacity() < authsock::kPageBackedCapacity);
     if ((mode & 2) && step % 13 == 0) decoder.ResetSequence(step);
     if ((mode & 4) && step % 17 == 0) {
-      std::vector<uint8_t> taken = decoder.TakeBuffered();
-      CHECK(decoder.BufferedBytes() == 0);
-      output.insert(output.end(), taken.begin(), taken.end());
+      authsock::PendingBuffer taken = decoder.TakeBuffered();
+      CHECK(decoder.BufferedBytes() == 0 && decoder.BufferedCapacity() == 0);
+      output.insert(output.end(), taken.data(), taken.data() + taken.size());
     }
   }
-  std::vector<uint8_t> rest = decoder.TakeBuffered();
-  output.insert(output.end(), rest.begin(), rest.end());
+  authsock::PendingBuffer rest = decoder.TakeBuffered();
+  CHECK(decoder.BufferedCapacity() == 0);
+  output.insert(output.end(), rest.data(), rest.data() + rest.size());
   CHECK(output.size() == pushed && std::equal(output.begin(), output.end(), stream.begin()));
   return 0;
 }
