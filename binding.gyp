@@ -6,7 +6,9 @@
         "native/addon.cc",
         "native/errors.cc",
         "native/peercred.cc",
+        "native/peercred_binding.cc",
         "native/nss.cc",
+        "native/nss_binding.cc",
         "native/packet.cc",
         "native/packet_binding.cc"
       ],

@@ -1,8 +1,8 @@
 #include "addon.h"
 
-#include "nss.h"
+#include "nss_binding.h"
 #include "packet_binding.h"
-#include "peercred.h"
+#include "peercred_binding.h"
 
 using namespace authsock;
 

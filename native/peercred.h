@@ -1,12 +1,48 @@
-// Peer credentials and transport of a connected socket fd, straight from the kernel.
+// Peer credentials and transport of a connected socket fd, straight from the kernel: the core,
+// plain C++ without Node-API (peercred_binding.cc exposes it to JavaScript). The SO_PEERCRED
+// read is the one of MySQL's plugin/auth/auth_socket.cc.
 #pragma once
-#include <napi.h>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
 
 namespace authsock {
 
 // MySQL's enum_vio_protocol values (plugin_auth_common.h).
 enum VioProtocol { kVioInvalid = 0, kVioTcp = 1, kVioSocket = 2, kVioPipe = 3, kVioMemory = 4 };
 
-void InitPeerCredentials(Napi::Env env, Napi::Object exports);
+// Why a peer-credential read failed, for the glue to turn into its error: an errno from
+// `syscall`, or one of the refusals that have no errno.
+struct PeerFailure {
+  enum Kind { kNone, kErrno, kNotUnixSocket, kNoPeer, kUnsupported };
+  Kind kind = kNone;
+  int err = 0;
+  const char* syscall = nullptr;
+};
+
+struct PeerCredentials {
+  uint32_t pid = 0, uid = 0, gid = 0;
+};
+
+// The peer's pid, uid and gid (SO_PEERCRED). With verifyTransport, refuses (kNotUnixSocket) a
+// socket that is not AF_UNIX: on Linux SO_PEERCRED answers on TCP too.
+PeerFailure ReadPeerCredentials(int fd, bool verifyTransport, PeerCredentials& out);
+
+// The peer's supplementary gids (SO_PEERGROUPS). Returns 0, ENOPROTOOPT where the kernel has
+// none to give (Linux < 4.13), or the errno.
+int ReadPeerGroups(int fd, std::vector<uint32_t>& out);
+
+// The peer's LSM label (SO_PEERSEC: SELinux context, AppArmor profile), trailing NULs removed;
+// empty when there is none. Returns 0, ENOPROTOOPT where the kernel has none to give, or the
+// errno.
+int ReadPeerSecurityLabel(int fd, std::string& out);
+
+// The socket's transport, decided from its address family like MySQL's vio. Returns 0 or the
+// errno of getsockname.
+int ReadSocketProtocol(int fd, VioProtocol& out);
+
+// A connected AF_UNIX stream pair, close-on-exec. Returns 0 or the errno of socketpair.
+int OpenSocketPair(int fds[2]);
 
 }  // namespace authsock
