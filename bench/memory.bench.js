@@ -1,6 +1,6 @@
 'use strict';
 // Server memory under held packets, and whether it comes back once the clients leave (no forced
-// GC): the server (`dist/cli.js serve`, its default auth_socket account for the OS user running
+// GC): the server (`auth-socket serve`, its default auth_socket account for the OS user running
 // the bench) runs in a child process and its VmRSS is read from /proc. Two scenarios, each on a
 // fresh server:
 //   logged-in: 50 clients log in (our connect()), announce a 0xFFFFFF-byte command packet, send
@@ -22,6 +22,8 @@ const arg = (name, fallback) => {
 };
 const root = path.resolve(arg('root', path.join(__dirname, '..')));
 const only = arg('only', null);
+// The bin entry of the tree measured (a tree from before lib/ was reshaped has it at dist/cli.js).
+const cliOf = (tree) => [path.join(tree, 'dist', 'cli', 'main.js'), path.join(tree, 'dist', 'cli.js')].find((file) => fs.existsSync(file));
 
 const LOGGED_IN_CLIENTS = 50;
 const COMMAND_BYTES = 16 * 1024 * 1024;
@@ -44,7 +46,7 @@ function rssKb(pid) {
 async function startServer(socketPath) {
   const child = spawn(
     process.execPath,
-    [path.join(root, 'dist', 'cli.js'), 'serve', `--socket=${socketPath}`, '--connect-timeout=120'],
+    [cliOf(root), 'serve', `--socket=${socketPath}`, '--connect-timeout=120'],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
   const deadline = Date.now() + 10_000;

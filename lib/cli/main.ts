@@ -1,0 +1,88 @@
+#!/usr/bin/env node
+// auth-socket command line. `auth-socket demo [--socket PATH]`: a Unix-socket server that tells
+// each client who the kernel says it is. `auth-socket serve ...`: the MySQL-protocol server
+// (see serve-command.ts).
+import fs from 'fs';
+import net from 'net';
+import os from 'os';
+import path from 'path';
+
+import { getPeerCredentials, lookupUser } from '../index';
+import { parseServeArgs, removeStaleSocket, SERVE_USAGE, startServe } from './serve';
+
+const DEFAULT_DEMO_SOCKET = path.join(os.tmpdir(), 'auth-socket-demo.sock');
+
+function option(args: string[], name: string, fallback: string): string {
+  const i = args.indexOf(name);
+  return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
+}
+
+async function describe(socket: net.Socket): Promise<string> {
+  const peer = getPeerCredentials(socket, { groups: true });
+  const user = await lookupUser(peer.uid);
+  const groups = peer.groups?.length ? ` groups=${peer.groups.join(',')}` : '';
+  return `pid=${peer.pid} uid=${peer.uid}(${user?.name ?? 'no passwd entry'}) gid=${peer.gid}${groups}`;
+}
+
+function demo(args: string[]): void {
+  const socketPath = option(args, '--socket', DEFAULT_DEMO_SOCKET);
+  removeStaleSocket(socketPath);
+  const server = net.createServer((socket) => {
+    describe(socket).then(
+      (who) => {
+        console.log(`connection from ${who}`);
+        socket.end(`you are ${who}\n`);
+      },
+      (error) => {
+        console.log(`refused: ${error.code ?? error.message}`);
+        socket.destroy();
+      },
+    );
+  });
+  server.listen(socketPath, () => {
+    fs.chmodSync(socketPath, 0o666); // let every local user try, so the demo shows them apart
+    console.log(`auth-socket demo listening on ${socketPath}`);
+    console.log(`try: socat - UNIX-CONNECT:${socketPath}   (Ctrl-C stops the demo)`);
+    // Connect once ourselves so a fresh run shows a result without another terminal.
+    const self = net.connect(socketPath);
+    self.on('data', (data) => process.stdout.write(`self-check: ${data}`));
+  });
+  const stop = () => server.close(() => process.exit(0));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+function serve(args: string[]): void {
+  startServe(parseServeArgs(args)).then(
+    (servers) => {
+      const stop = () => {
+        for (const server of servers) server.close();
+        process.exitCode = 0;
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    },
+    (error) => {
+      console.error(`auth-socket serve: ${error.message}`);
+      process.exitCode = 1;
+    },
+  );
+}
+
+function main(argv: string[]): void {
+  const [command = 'serve', ...rest] = argv;
+  if (command === 'demo') return demo(rest);
+  if (command === 'serve') {
+    try {
+      return serve(rest);
+    } catch (error) {
+      console.error((error as Error).message);
+      process.exitCode = 2;
+      return;
+    }
+  }
+  console.error(`usage: auth-socket demo [--socket PATH]\n${SERVE_USAGE}`);
+  process.exitCode = 2;
+}
+
+main(process.argv.slice(2));

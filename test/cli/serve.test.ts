@@ -1,0 +1,195 @@
+// `auth-socket serve`: option parsing, plugin loading from --plugin-dir, and the resulting server
+// answering the real mariadb CLI.
+import fs from 'fs';
+import net from 'net';
+import os from 'os';
+import path from 'path';
+
+import { PacketChannel } from '../../lib/transport/packet-channel';
+import { parseErr, parseHandshakeV10 } from '../../lib/protocol/messages';
+import { loadServerPlugins, parseAccountSpec, parseServeArgs, removeStaleSocket, startServe } from '../../lib/cli/serve';
+import { lookupUserSync } from '../../lib/peer/users';
+import { runMariadbCli } from '../helpers/clients';
+import { close, tempDir, TempDir } from '../helpers/sockets';
+
+const me = lookupUserSync(process.getuid!())!.name;
+
+// A server plugin as a user would ship it: a CommonJS module named after the plugin.
+const OPEN_SESAME_PLUGIN = `'use strict';
+module.exports = {
+  name: 'open_sesame',
+  clientPluginName: null,
+  async authenticate(vio, info) {
+    info.passwordUsed = 2;
+    return info.userName === 'alibaba' ? -1 : 0;
+  },
+};
+`;
+
+let dir: TempDir;
+
+beforeAll(() => {
+  dir = tempDir();
+  fs.mkdirSync(path.join(dir.path, 'plugins'));
+  fs.writeFileSync(path.join(dir.path, 'plugins', 'open_sesame.js'), OPEN_SESAME_PLUGIN);
+  fs.writeFileSync(path.join(dir.path, 'plugins', 'not_a_plugin.js'), 'module.exports = { hello: 1 };\n');
+});
+
+afterAll(() => dir.remove());
+
+describe('parseServeArgs', () => {
+  it('takes mysqld-style --name=value and --name value, and accumulates lists', () => {
+    expect(
+      parseServeArgs([
+        '--socket=/tmp/x.sock',
+        '--port',
+        '3307',
+        '--connect_timeout=5',
+        '--plugin-dir=/p',
+        '--plugin-load-add=auth_socket.so',
+        '--plugin-load=a.js;b',
+        '--account=valerie@localhost:auth_socket:stephanie',
+      ]),
+    ).toEqual({
+      socketPath: '/tmp/x.sock',
+      port: 3307,
+      bindAddress: '127.0.0.1',
+      connectTimeoutSeconds: 5,
+      maxConnections: null,
+      serverVersion: null,
+      pluginDir: '/p',
+      pluginLoad: ['auth_socket.so', 'a.js', 'b'],
+      accounts: ['valerie@localhost:auth_socket:stephanie'],
+    });
+  });
+
+  it('refuses unknown options, bare words, missing values and bad numbers', () => {
+    for (const args of [['--bogus=1'], ['serve'], ['--socket'], ['--port=0'], ['--port=70000'], ['--connect-timeout=1.5']]) {
+      expect(() => parseServeArgs(args)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    }
+    expect(() => parseServeArgs(['--bogus'])).toThrow(/unknown option --bogus/);
+  });
+
+  it('reads account specs, the AS string keeping its colons', () => {
+    expect(parseAccountSpec('carol@%:mysql_native_password:*ABC')).toEqual({
+      user: 'carol',
+      host: '%',
+      plugin: 'mysql_native_password',
+      authenticationString: '*ABC',
+    });
+    expect(parseAccountSpec('nobody:auth_socket')).toEqual({ user: 'nobody', host: 'localhost', plugin: 'auth_socket' });
+    expect(parseAccountSpec('x@localhost:auth_simple:a:b')).toMatchObject({ authenticationString: 'a:b' });
+    expect(() => parseAccountSpec('nobody')).toThrow(/USER@HOST:PLUGIN/);
+  });
+});
+
+describe('loadServerPlugins', () => {
+  const pluginDir = () => path.join(dir.path, 'plugins');
+
+  it('needs no file for built-ins, loads the rest from --plugin-dir by name', () => {
+    expect(loadServerPlugins(['auth_socket.so', 'mysql_native_password'], null)).toEqual([]);
+    const [plugin] = loadServerPlugins(['open_sesame.so'], pluginDir());
+    expect(plugin.name).toBe('open_sesame');
+    expect(loadServerPlugins(['open_sesame=open_sesame.js'], pluginDir()).map((p) => p.name)).toEqual(['open_sesame']);
+  });
+
+  it('refuses paths, missing files, modules without a plugin, and a missing --plugin-dir', () => {
+    expect(() => loadServerPlugins(['../open_sesame'], pluginDir())).toThrow(/bare name/);
+    expect(() => loadServerPlugins(['/etc/passwd'], pluginDir())).toThrow(/bare name/);
+    expect(() => loadServerPlugins(['nope'], pluginDir())).toThrow(expect.objectContaining({ code: 'ERR_PLUGIN_NOT_FOUND' }));
+    expect(() => loadServerPlugins(['not_a_plugin'], pluginDir())).toThrow(/exports no server plugin/);
+    expect(() => loadServerPlugins(['other=open_sesame'], pluginDir())).toThrow(/named other/);
+    expect(() => loadServerPlugins(['open_sesame'], null)).toThrow(/needs --plugin-dir/);
+  });
+});
+
+describe('startServe', () => {
+  let servers: net.Server[];
+  let socketPath: string;
+  const lines: string[] = [];
+
+  beforeAll(async () => {
+    socketPath = path.join(dir.path, 'serve.sock');
+    servers = await startServe(
+      parseServeArgs([
+        `--socket=${socketPath}`,
+        `--plugin-dir=${path.join(dir.path, 'plugins')}`,
+        '--plugin-load-add=auth_socket.so;open_sesame',
+        `--account=${me}@localhost:auth_socket`,
+        '--account=alibaba@localhost:open_sesame',
+        '--account=ldap@localhost:authentication_ldap_simple',
+      ]),
+      (line) => lines.push(line),
+    );
+  });
+
+  afterAll(async () => {
+    for (const server of servers) await close(server);
+  });
+
+  it('serves the mariadb CLI with the declared accounts and the loaded plugin', async () => {
+    const run = await runMariadbCli({ endpoint: { socketPath }, user: me, sql: 'SELECT CURRENT_USER(), @@external_user' });
+    expect(run).toEqual({ code: 0, stdout: `${me}@localhost\t${me}\n`, stderr: '' });
+    const sesame = await runMariadbCli({ endpoint: { socketPath }, user: 'alibaba', sql: 'SELECT USER()' });
+    expect(sesame).toEqual({ code: 0, stdout: 'alibaba@localhost\n', stderr: '' });
+  });
+
+  it('answers an account whose plugin was not loaded with 1524, and logs the refusal', async () => {
+    const run = await runMariadbCli({ endpoint: { socketPath }, user: 'ldap', sql: 'SELECT 1' });
+    expect(run).toEqual({ code: 1, stdout: '', stderr: "ERROR 1524 (HY000): Plugin 'authentication_ldap_simple' is not loaded\n" });
+    expect(lines).toContain('refused: 1524 plugin-not-loaded');
+    expect(fs.statSync(socketPath).mode & 0o777).toBe(0o666);
+  });
+});
+
+describe('--max-connections', () => {
+  it('counts the socket and the TCP listener together, as mysqld counts every connection', async () => {
+    const socketPath = path.join(dir.path, 'limited.sock');
+    // Port 0 (any free one) is not an option mysqld takes, so it is set on the parsed options.
+    const servers = await startServe({ ...parseServeArgs([`--socket=${socketPath}`, '--max-connections=1']), port: 0 }, () => {});
+    const { port } = servers[1].address() as net.AddressInfo;
+    const first = async (socket: net.Socket) => new PacketChannel(socket).read();
+    const held = [net.connect(socketPath), net.connect({ port, host: '127.0.0.1' })];
+    try {
+      // One slot, plus MySQL's extra one (for an administrator, decided after login): both greeted.
+      for (const socket of held) parseHandshakeV10(await first(socket));
+      const third = net.connect(socketPath);
+      expect(parseErr(await first(third))).toEqual({ errno: 1040, sqlState: '08004', message: 'Too many connections' });
+      third.destroy();
+    } finally {
+      for (const socket of held) socket.destroy();
+      for (const server of servers) await close(server);
+    }
+  });
+
+  it('takes only a whole number', () => {
+    expect(parseServeArgs(['--max_connections=7']).maxConnections).toBe(7);
+    expect(() => parseServeArgs(['--max-connections=0'])).toThrow(/whole number/);
+  });
+});
+
+describe('removeStaleSocket', () => {
+  it('removes a socket file left behind but never a regular file at that path', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'auth-socket-stale-'));
+    try {
+      const stale = path.join(dir, 'stale.sock');
+      const server = net.createServer();
+      await new Promise<void>((resolve) => server.listen(stale, resolve));
+      // Closing a net.Server unlinks its socket; a hard link keeps a socket file behind, as a
+      // crashed run would.
+      const leftover = path.join(dir, 'leftover.sock');
+      fs.linkSync(stale, leftover);
+      await new Promise((resolve) => server.close(resolve));
+      removeStaleSocket(leftover);
+      expect(fs.existsSync(leftover)).toBe(false);
+
+      const precious = path.join(dir, 'not-a-socket');
+      fs.writeFileSync(precious, 'keep me');
+      removeStaleSocket(precious);
+      expect(fs.readFileSync(precious, 'utf8')).toBe('keep me');
+      removeStaleSocket(path.join(dir, 'absent')); // no error for nothing there
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
