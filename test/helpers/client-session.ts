@@ -1,8 +1,8 @@
 // A query over a socket that connect() authenticated: proves the session behind it is the one
 // the server logged in (CURRENT_USER() and friends).
-import { ClientConnection } from '../../lib/client';
-import { PacketChannel } from '../../lib/packet-channel';
-import { Command, isErrPacket, parseErr, readTextResultSet, serverErrorFrom } from '../../lib/protocol';
+import { ClientConnection } from '../../lib/client/connect';
+import { PacketChannel } from '../../lib/transport/packet-channel';
+import { Command, isErrPacket, parseErr, readTextResultSet, serverErrorFrom } from '../../lib/protocol/messages';
 
 /** Runs one text query on an authenticated connection; returns its rows. The connection stays open. */
 export async function queryRows(connection: ClientConnection, sql: string): Promise<Array<Array<string | null>>> {

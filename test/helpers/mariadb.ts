@@ -26,7 +26,7 @@ export interface MariadbInstance {
   stop(): Promise<void>;
 }
 
-const mariadbProcess = require('./mariadb-process') as {
+const mariadbProcess = require('./mariadb-process.js') as {
   startMariadb(options?: MariadbOptions): Promise<MariadbInstance>;
 };
 

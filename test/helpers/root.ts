@@ -2,7 +2,7 @@
 // under CI (where root is expected) they fail instead, so a skipped suite cannot pass as green.
 import { execFileSync } from 'child_process';
 
-import { lookupUserByNameSync, lookupUserSync } from '../../lib/users';
+import { lookupUserByNameSync, lookupUserSync } from '../../lib/peer/users';
 
 export const isRoot = process.getuid?.() === 0;
 

@@ -4,7 +4,7 @@ import net from 'net';
 import os from 'os';
 import path from 'path';
 
-import { socketPair } from '../../lib/peer-credentials';
+import { socketPair } from '../../lib/peer/credentials';
 
 export interface TempDir {
   path: string;
