@@ -10,13 +10,7 @@
 import net from 'net';
 
 import { codedError, type CodedError } from '../errors';
-import {
-  encodePacket,
-  PacketDecoder,
-  physicalPacketCount,
-  type MysqlPacket,
-  type PacketDecodeError,
-} from '../protocol/framing';
+import { encodePacket, PacketDecoder, physicalPacketCount, type MysqlPacket, type PacketDecodeError } from '../protocol/framing';
 
 /** An allowance of bytes shared by several channels (the server's unauthenticated connections). */
 export interface MemoryBudget {
@@ -177,7 +171,8 @@ export class PacketChannel {
    * unread packets (framing is canonical, so re-encoding gives the bytes back) and the undecoded
    * rest. The socket is left paused with its later data unread (the next owner listens, then
    * calls resume()), and without the channel's 'error' listener: the next owner attaches its
-   * own. A waiting read rejects with ERR_CHANNEL_DETACHED.
+   * own. A waiting read rejects with ERR_CHANNEL_DETACHED. Once the socket has ended, the bytes
+   * of a packet it left incomplete are gone: they can never complete.
    */
   detach(): Buffer {
     if (!this.attached) throw detachedError();
@@ -284,7 +279,10 @@ export class PacketChannel {
 
   private close(failure: () => CodedError): void {
     this.closed ??= failure;
-    // Nothing more arrives: what is held no longer counts against the live connections.
+    // Nothing more arrives: an incomplete packet can never complete, so its bytes (up to 16 MiB
+    // in the decoder's own pages) are freed now, not whenever V8 collects the channel; and what
+    // is held no longer counts against the live connections.
+    if (this.undecoded.length === 0) this.decoder.takeBuffered();
     this.releaseBudget();
     this.serve();
   }
