@@ -6,66 +6,64 @@ export { peerCredentialGuard, peerOf, PeerCredentialGuard } from './peer/guard';
 export type { GuardPolicy, Peer, Refusal, RefusalReason } from './peer/guard';
 export { getPeerCredentials, socketFd, socketPair, socketProtocol, VioProtocol } from './peer/credentials';
 export type { PeerCredentials, PeerCredentialsOptions } from './peer/credentials';
-export {
-  lookupGroup,
-  lookupGroupByName,
-  lookupGroupByNameSync,
-  lookupGroupSync,
-  lookupUser,
-  lookupUserByName,
-  lookupUserByNameSync,
-  lookupUserSync,
-} from './peer/users';
+export { lookupGroup, lookupGroupByName, lookupGroupByNameSync, lookupGroupSync, lookupUser, lookupUserByName, lookupUserByNameSync, lookupUserSync } from './peer/users';
 export type { GroupRecord, UserRecord } from './peer/users';
 export { DEFAULT_MAX_PAYLOAD_SIZE, encodePacket, MAX_PHYSICAL_PAYLOAD, PacketDecoder } from './protocol/framing';
 export type { EncodedPacket, MysqlPacket, PacketDecodeError, PacketDecoderOptions, PacketErrorCode } from './protocol/framing';
 export { PacketChannel } from './transport/packet-channel';
 export type { PacketChannelErrorCode, PacketChannelOptions } from './transport/packet-channel';
-export * from './protocol/messages';
-export * from './protocol/mysql-errors';
+export { BINARY_CHARSET, Capability, ColumnFlag, ColumnType, Command, ServerStatus } from './protocol/constants';
+export { PayloadReader, PayloadWriter, malformedPacket } from './protocol/payload';
+export { buildHandshakeResponse41, buildHandshakeV10, buildSslRequest, isSslRequest, parseHandshakeResponse41, parseHandshakeV10 } from './protocol/handshake';
+export type { HandshakeResponse41, HandshakeV10 } from './protocol/handshake';
+export { buildAuthMoreData, buildAuthSwitchRequest, isAuthMoreData, isAuthSwitchRequest, parseAuthMoreData, parseAuthSwitchRequest } from './protocol/auth-exchange';
+export type { AuthSwitchRequest } from './protocol/auth-exchange';
+export { MYSQL_ERRMSG_SIZE, buildEof, buildErr, buildOk, isEofPacket, isErrPacket, isOkPacket, parseEof, parseErr, parseOk, serverErrorFrom } from './protocol/responses';
+export type { EofPacket, ErrPacket, OkPacket } from './protocol/responses';
+export { buildColumnCount, buildColumnDefinition, buildTextResultSet, buildTextRow, parseColumnCount, parseColumnDefinition, parseTextRow, readTextResultSet } from './protocol/result-set';
+export type { ColumnDefinition, TextResultSet } from './protocol/result-set';
 export {
-  CR_AUTH_HANDSHAKE,
-  CR_AUTH_PLUGIN_ERROR,
-  CR_AUTH_USER_CREDENTIALS,
-  CR_ERROR,
-  CR_OK,
-  CR_OK_HANDSHAKE_COMPLETE,
-  PluginVio,
-  vioInfoOf,
-} from './auth/vio';
+  accessDenied,
+  authModeNotSupported,
+  badHandshake,
+  ER_ACCESS_DENIED_ERROR,
+  ER_ACCESS_DENIED_NO_PASSWORD_ERROR,
+  ER_CON_COUNT_ERROR,
+  ER_HANDSHAKE_ERROR,
+  ER_NOT_SUPPORTED_AUTH_MODE,
+  ER_NOT_SUPPORTED_YET,
+  ER_OUT_OF_RESOURCES,
+  ER_PLUGIN_IS_NOT_LOADED,
+  notSupportedYet,
+  outOfResources,
+  PASSWORD_USED_NO,
+  PASSWORD_USED_NO_MENTION,
+  PASSWORD_USED_YES,
+  pluginNotLoaded,
+  tooManyConnections,
+} from './protocol/mysql-errors';
+export type { PasswordUsed } from './protocol/mysql-errors';
+export { CR_AUTH_HANDSHAKE, CR_AUTH_PLUGIN_ERROR, CR_AUTH_USER_CREDENTIALS, CR_ERROR, CR_OK, CR_OK_HANDSHAKE_COMPLETE, PluginVio, vioInfoOf } from './auth/vio';
 export type { CrCode, VioInfo } from './auth/vio';
 export { Accounts } from './server/catalog/accounts';
 export type { Account, AccountSpec } from './server/catalog/accounts';
-export {
-  authSimpleServerPlugin,
-  authSocketPlugin,
-  builtinServerPlugins,
-  mysqlNativePasswordPlugin,
-  ServerPluginVio,
-} from './server/plugin';
+export { ServerPluginVio } from './server/plugin';
+export { authSimpleServerPlugin } from './server/plugins/auth-simple';
+export { authSocketPlugin } from './server/plugins/auth-socket';
+export { builtinServerPlugins } from './server/plugins/builtin';
+export { mysqlNativePasswordPlugin } from './server/plugins/native-password';
 export type { ServerAuthInfo, ServerAuthPlugin } from './server/plugin';
-export { acceptConnection, createServer, HandshakeError, SERVER_CAPABILITIES } from './server/handshake';
-export type { AuthenticatedConnection, AuthServer, HandshakeErrorCode, ServerOptions } from './server/handshake';
+export { acceptConnection, SERVER_CAPABILITIES } from './server/handshake';
+export { createServer } from './server/listener';
+export { HandshakeError } from './server/refusal';
+export type { AuthenticatedConnection } from './server/handshake';
+export type { AuthServer } from './server/listener';
+export type { ServerOptions } from './server/options';
+export type { HandshakeErrorCode } from './server/refusal';
 export { serveSession } from './server/session/session';
-export {
-  declareClientPlugin,
-  MAX_PLUGIN_NAME_LENGTH,
-  MYSQL_CLIENT_AUTHENTICATION_PLUGIN,
-  MYSQL_CLIENT_AUTHENTICATION_PLUGIN_INTERFACE_VERSION,
-} from './client/plugin';
+export { declareClientPlugin, MAX_PLUGIN_NAME_LENGTH, MYSQL_CLIENT_AUTHENTICATION_PLUGIN, MYSQL_CLIENT_AUTHENTICATION_PLUGIN_INTERFACE_VERSION } from './client/plugin';
 export type { ClientAuthPlugin, ClientPluginDescriptor, ConnectionPluginOptions, MysqlHandle, PluginErrorBuffer } from './client/plugin';
-export {
-  builtinClientPlugins,
-  CR_AUTH_PLUGIN_CANNOT_LOAD,
-  DEFAULT_PLUGIN_DIR,
-  findClientPlugin,
-  loadClientPlugin,
-  pluginDirectory,
-  pluginGetOption,
-  pluginOptions,
-  registerClientPlugin,
-  unloadClientPlugin,
-} from './client/registry';
+export { builtinClientPlugins, CR_AUTH_PLUGIN_CANNOT_LOAD, DEFAULT_PLUGIN_DIR, findClientPlugin, loadClientPlugin, pluginDirectory, pluginGetOption, pluginOptions, registerClientPlugin, unloadClientPlugin } from './client/registry';
 export type { LoadClientPluginOptions, PluginError } from './client/registry';
 export { authSimple } from './client/plugins/auth-simple';
 export { cachingSha2Password } from './client/plugins/caching-sha2-password';

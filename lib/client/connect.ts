@@ -8,22 +8,12 @@ import { ClientAuthPlugin, ConnectionPluginOptions, isClientAuthResult, MysqlHan
 import { ClientPluginPolicy, clientPluginPolicy, firstClientPlugin, resolveClientPlugin } from './policy';
 import { codedError, CodedError, errorCode } from '../errors';
 import { PacketChannel } from '../transport/packet-channel';
-import {
-  buildHandshakeResponse41,
-  Capability,
-  HandshakeV10,
-  isAuthMoreData,
-  isAuthSwitchRequest,
-  isErrPacket,
-  isOkPacket,
-  OkPacket,
-  parseAuthSwitchRequest,
-  parseErr,
-  parseHandshakeV10,
-  parseOk,
-  serverErrorFrom,
-} from '../protocol/messages';
+import { isAuthMoreData, isAuthSwitchRequest, parseAuthSwitchRequest } from '../protocol/auth-exchange';
+import { Capability } from '../protocol/constants';
+import { buildHandshakeResponse41, HandshakeV10, parseHandshakeV10 } from '../protocol/handshake';
+import { isErrPacket, isOkPacket, OkPacket, parseErr, parseOk, serverErrorFrom } from '../protocol/responses';
 import { CR_ERROR, CR_OK, CR_OK_HANDSHAKE_COMPLETE, CrCode, PluginVio } from '../auth/vio';
+import { MYSQL_ERRORS } from '../protocol/mysql-errors';
 
 /** MySQL's connect_timeout default, in milliseconds. */
 export const DEFAULT_CONNECT_TIMEOUT = 10_000;
@@ -100,9 +90,9 @@ export interface ConnectError extends CodedError {
 }
 
 // The client library's error numbers for failures that are not the server's.
-const CR_UNKNOWN_ERROR = 2000;
-const CR_SERVER_LOST = 2013;
-const CR_MALFORMED_PACKET = 2027;
+const CR_UNKNOWN_ERROR = MYSQL_ERRORS.CR_UNKNOWN_ERROR.errno;
+const CR_SERVER_LOST = MYSQL_ERRORS.CR_SERVER_LOST.errno;
+const CR_MALFORMED_PACKET = MYSQL_ERRORS.CR_MALFORMED_PACKET.errno;
 
 function clientError(code: string, errno: number, message: string): ConnectError {
   const error = codedError(code, message) as ConnectError;

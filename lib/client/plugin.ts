@@ -9,8 +9,8 @@ export const MYSQL_CLIENT_AUTHENTICATION_PLUGIN = 2;
 export const MYSQL_CLIENT_AUTHENTICATION_PLUGIN_INTERFACE_VERSION = 0x0200;
 /** NAME_CHAR_LEN: longest plugin name the C library accepts. */
 export const MAX_PLUGIN_NAME_LENGTH = 64;
-/** MYSQL_ERRMSG_SIZE: the size of the error buffer handed to init(). */
-export const MYSQL_ERRMSG_SIZE = 512;
+/** MYSQL_ERRMSG_SIZE: the size of the error buffer handed to init(), as of every MySQL message. */
+export { MYSQL_ERRMSG_SIZE } from '../protocol/responses';
 
 /** The error buffer init() may fill before returning non-zero (C: char *errbuf, size_t errbuf_len). */
 export interface PluginErrorBuffer {

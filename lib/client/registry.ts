@@ -4,15 +4,7 @@
 import fs from 'fs';
 import path from 'path';
 
-import {
-  ClientAuthPlugin,
-  checkPluginName,
-  freezeClientPlugin,
-  MYSQL_CLIENT_AUTHENTICATION_PLUGIN,
-  MYSQL_CLIENT_AUTHENTICATION_PLUGIN_INTERFACE_VERSION,
-  MYSQL_ERRMSG_SIZE,
-  PluginErrorBuffer,
-} from './plugin';
+import { ClientAuthPlugin, checkPluginName, freezeClientPlugin, MYSQL_CLIENT_AUTHENTICATION_PLUGIN, MYSQL_CLIENT_AUTHENTICATION_PLUGIN_INTERFACE_VERSION, MYSQL_ERRMSG_SIZE, PluginErrorBuffer } from './plugin';
 import { authSimple } from './plugins/auth-simple';
 import { cachingSha2Password } from './plugins/caching-sha2-password';
 import { mysqlClearPassword } from './plugins/clear-password';
@@ -20,9 +12,10 @@ import { dialog } from './plugins/dialog';
 import { clientEd25519 } from './plugins/ed25519';
 import { mysqlNativePassword } from './plugins/native-password';
 import { codedError, CodedError } from '../errors';
+import { MYSQL_ERRORS, mysqlError } from '../protocol/mysql-errors';
 
 /** CR_AUTH_PLUGIN_CANNOT_LOAD: the C library's client error number for every refusal below. */
-export const CR_AUTH_PLUGIN_CANNOT_LOAD = 2059;
+export const CR_AUTH_PLUGIN_CANNOT_LOAD = MYSQL_ERRORS.CR_AUTH_PLUGIN_CANNOT_LOAD.errno;
 
 /** Env: the plugin directory when loadClientPlugin() is given none (C: LIBMYSQL_PLUGIN_DIR). */
 export const PLUGIN_DIR_ENV = 'AUTH_SOCKET_PLUGIN_DIR';
@@ -40,7 +33,7 @@ export interface PluginError extends CodedError {
 /** A refusal with MySQL's wording: "Authentication plugin 'x' cannot be loaded: why". */
 export function pluginError(code: string, name: string | undefined, why: string): PluginError {
   const shownName = typeof name === 'string' ? name.slice(0, 80) : String(name);
-  const error = codedError(code, `Authentication plugin '${shownName}' cannot be loaded: ${why}`) as PluginError;
+  const error = codedError(code, mysqlError('CR_AUTH_PLUGIN_CANNOT_LOAD', shownName, why).message) as PluginError;
   error.errno = CR_AUTH_PLUGIN_CANNOT_LOAD;
   if (typeof name === 'string') error.pluginName = name;
   return error;

@@ -1,72 +1,92 @@
-// The errors a MySQL server sends during connection and for what this server does not support,
-// with MySQL's own numbers, SQLSTATEs and message texts (share/messages_to_clients.txt).
-import { ErrPacket } from './messages';
+// The one table of the MySQL errors this package sends or reads: each with its number, SQLSTATE
+// and message format, as MySQL's share/messages_to_clients.txt (server, ER_*) and
+// libmysql/errmsg.cc (client library, CR_*) give them, and the `code` our API reports it under.
+// The server builds every ERR packet from here; the client takes its error numbers from here.
+import type { ErrPacket } from './responses';
 
-export const ER_CON_COUNT_ERROR = 1040;
-export const ER_OUT_OF_RESOURCES = 1041;
-export const ER_HANDSHAKE_ERROR = 1043;
-export const ER_ACCESS_DENIED_ERROR = 1045;
-export const ER_NOT_SUPPORTED_AUTH_MODE = 1251;
-export const ER_NOT_SUPPORTED_YET = 1235;
-export const ER_PLUGIN_IS_NOT_LOADED = 1524;
-export const ER_ACCESS_DENIED_NO_PASSWORD_ERROR = 1698;
+interface MysqlError {
+  errno: number;
+  sqlState: string;
+  /** MySQL's format; each %s takes the next argument. */
+  format: string;
+  /** The `code` of the JavaScript error that reports it (client errors: that of what failed). */
+  code?: string;
+}
 
-/** MySQL's password_used values (PASSWORD_USED_NO etc.). */
+export const MYSQL_ERRORS = {
+  ER_CON_COUNT_ERROR: { errno: 1040, sqlState: '08004', format: 'Too many connections', code: 'ERR_TOO_MANY_CONNECTIONS' },
+  ER_OUT_OF_RESOURCES: {
+    errno: 1041,
+    sqlState: 'HY000',
+    format:
+      "Out of memory; check if mysqld or some other process uses all available memory; if not, you may have to use 'ulimit' to allow mysqld to use more memory or you can add more swap space",
+    code: 'ERR_OUT_OF_RESOURCES',
+  },
+  ER_HANDSHAKE_ERROR: { errno: 1043, sqlState: '08S01', format: 'Bad handshake', code: 'ERR_BAD_HANDSHAKE' },
+  ER_ACCESS_DENIED_ERROR: {
+    errno: 1045,
+    sqlState: '28000',
+    format: "Access denied for user '%s'@'%s' (using password: %s)",
+    code: 'ERR_ACCESS_DENIED',
+  },
+  ER_NOT_SUPPORTED_YET: { errno: 1235, sqlState: '42000', format: "This version of MySQL doesn't yet support '%s'", code: 'ERR_NOT_SUPPORTED_YET' },
+  ER_NOT_SUPPORTED_AUTH_MODE: {
+    errno: 1251,
+    sqlState: '08004',
+    format: 'Client does not support authentication protocol requested by server; consider upgrading MySQL client',
+    code: 'ERR_AUTH_MODE_NOT_SUPPORTED',
+  },
+  ER_PLUGIN_IS_NOT_LOADED: { errno: 1524, sqlState: 'HY000', format: "Plugin '%s' is not loaded", code: 'ERR_PLUGIN_NOT_LOADED' },
+  ER_ACCESS_DENIED_NO_PASSWORD_ERROR: { errno: 1698, sqlState: '28000', format: "Access denied for user '%s'@'%s'", code: 'ERR_ACCESS_DENIED' },
+  // Client library errors: no server sends them; the client reports them with SQLSTATE HY000.
+  CR_UNKNOWN_ERROR: { errno: 2000, sqlState: 'HY000', format: 'Unknown MySQL error' },
+  CR_SERVER_LOST: { errno: 2013, sqlState: 'HY000', format: 'Lost connection to server at %s' },
+  CR_MALFORMED_PACKET: { errno: 2027, sqlState: 'HY000', format: 'Malformed packet' },
+  CR_AUTH_PLUGIN_CANNOT_LOAD: {
+    errno: 2059,
+    sqlState: 'HY000',
+    format: "Authentication plugin '%s' cannot be loaded: %s",
+  },
+} as const satisfies Record<string, MysqlError>;
+
+export type MysqlErrorName = keyof typeof MYSQL_ERRORS;
+/** The errors a server sends: each reported under its own `code`. */
+export type ServerErrorName = { [K in MysqlErrorName]: (typeof MYSQL_ERRORS)[K] extends { code: string } ? K : never }[MysqlErrorName];
+
+/** The ERR packet for `name`, its format filled with `args` in order. */
+export function mysqlError(name: MysqlErrorName, ...args: string[]): ErrPacket {
+  const { errno, sqlState, format } = MYSQL_ERRORS[name];
+  let next = 0;
+  return { errno, sqlState, message: format.replace(/%s/g, () => args[next++] ?? '') };
+}
+
+export const ER_CON_COUNT_ERROR = MYSQL_ERRORS.ER_CON_COUNT_ERROR.errno;
+export const ER_OUT_OF_RESOURCES = MYSQL_ERRORS.ER_OUT_OF_RESOURCES.errno;
+export const ER_HANDSHAKE_ERROR = MYSQL_ERRORS.ER_HANDSHAKE_ERROR.errno;
+export const ER_ACCESS_DENIED_ERROR = MYSQL_ERRORS.ER_ACCESS_DENIED_ERROR.errno;
+export const ER_NOT_SUPPORTED_AUTH_MODE = MYSQL_ERRORS.ER_NOT_SUPPORTED_AUTH_MODE.errno;
+export const ER_NOT_SUPPORTED_YET = MYSQL_ERRORS.ER_NOT_SUPPORTED_YET.errno;
+export const ER_PLUGIN_IS_NOT_LOADED = MYSQL_ERRORS.ER_PLUGIN_IS_NOT_LOADED.errno;
+export const ER_ACCESS_DENIED_NO_PASSWORD_ERROR = MYSQL_ERRORS.ER_ACCESS_DENIED_NO_PASSWORD_ERROR.errno;
+
+/** MySQL's password_used values (PASSWORD_USED_NO etc.): they choose between 1045 and 1698. */
 export const PASSWORD_USED_NO = 0;
 export const PASSWORD_USED_YES = 1;
 export const PASSWORD_USED_NO_MENTION = 2;
 export type PasswordUsed = 0 | 1 | 2;
 
-// MySQL quotes user and host in messages with single quotes, as they are.
-function account(user: string, host: string): string {
-  return `'${user}'@'${host}'`;
-}
-
 /**
  * MySQL's login_failed_error(): 1698 when the plugin never mentioned a password (auth_socket),
- * otherwise 1045 saying whether the client sent one.
+ * otherwise 1045 saying whether the client sent one. User and host are quoted as they are.
  */
 export function accessDenied(user: string, host: string, passwordUsed: PasswordUsed): ErrPacket {
-  if (passwordUsed === PASSWORD_USED_NO_MENTION) {
-    return { errno: ER_ACCESS_DENIED_NO_PASSWORD_ERROR, sqlState: '28000', message: `Access denied for user ${account(user, host)}` };
-  }
-  const using = passwordUsed === PASSWORD_USED_YES ? 'YES' : 'NO';
-  return {
-    errno: ER_ACCESS_DENIED_ERROR,
-    sqlState: '28000',
-    message: `Access denied for user ${account(user, host)} (using password: ${using})`,
-  };
+  if (passwordUsed === PASSWORD_USED_NO_MENTION) return mysqlError('ER_ACCESS_DENIED_NO_PASSWORD_ERROR', user, host);
+  return mysqlError('ER_ACCESS_DENIED_ERROR', user, host, passwordUsed === PASSWORD_USED_YES ? 'YES' : 'NO');
 }
 
-export function badHandshake(): ErrPacket {
-  return { errno: ER_HANDSHAKE_ERROR, sqlState: '08S01', message: 'Bad handshake' };
-}
-
-export function authModeNotSupported(): ErrPacket {
-  return {
-    errno: ER_NOT_SUPPORTED_AUTH_MODE,
-    sqlState: '08004',
-    message: 'Client does not support authentication protocol requested by server; consider upgrading MySQL client',
-  };
-}
-
-export function pluginNotLoaded(plugin: string): ErrPacket {
-  return { errno: ER_PLUGIN_IS_NOT_LOADED, sqlState: 'HY000', message: `Plugin '${plugin}' is not loaded` };
-}
-
-export function notSupportedYet(what: string): ErrPacket {
-  return { errno: ER_NOT_SUPPORTED_YET, sqlState: '42000', message: `This version of MySQL doesn't yet support '${what}'` };
-}
-
-export function tooManyConnections(): ErrPacket {
-  return { errno: ER_CON_COUNT_ERROR, sqlState: '08004', message: 'Too many connections' };
-}
-
-export function outOfResources(): ErrPacket {
-  return {
-    errno: ER_OUT_OF_RESOURCES,
-    sqlState: 'HY000',
-    message:
-      "Out of memory; check if mysqld or some other process uses all available memory; if not, you may have to use 'ulimit' to allow mysqld to use more memory or you can add more swap space",
-  };
-}
+export const badHandshake = (): ErrPacket => mysqlError('ER_HANDSHAKE_ERROR');
+export const authModeNotSupported = (): ErrPacket => mysqlError('ER_NOT_SUPPORTED_AUTH_MODE');
+export const pluginNotLoaded = (plugin: string): ErrPacket => mysqlError('ER_PLUGIN_IS_NOT_LOADED', plugin);
+export const notSupportedYet = (what: string): ErrPacket => mysqlError('ER_NOT_SUPPORTED_YET', what);
+export const tooManyConnections = (): ErrPacket => mysqlError('ER_CON_COUNT_ERROR');
+export const outOfResources = (): ErrPacket => mysqlError('ER_OUT_OF_RESOURCES');

@@ -6,14 +6,7 @@ import path from 'path';
 
 import { ed25519 } from '@noble/curves/ed25519.js';
 
-import {
-  cachingSha2PasswordHash,
-  cachingSha2Stage2,
-  scrambleCachingSha2Password,
-  sha256Crypt,
-  verifyCachingSha2Password,
-  verifyCachingSha2Scramble,
-} from '../../lib/auth/caching-sha2';
+import { cachingSha2PasswordHash, cachingSha2Stage2, scrambleCachingSha2Password, sha256Crypt, verifyCachingSha2Password, verifyCachingSha2Scramble } from '../../lib/auth/caching-sha2';
 import { ed25519PasswordPublicKey, ed25519PasswordSign } from '../../lib/client/plugins/ed25519';
 import { scrambleNativePassword } from '../../lib/auth/native-password';
 

@@ -13,7 +13,10 @@ import { authSimple } from '../../lib/client/plugins/auth-simple';
 import { dialog } from '../../lib/client/plugins/dialog';
 import { toMysql2AuthPlugins } from '../../lib/client/mysql2-adapter';
 import { PacketChannel } from '../../lib/transport/packet-channel';
-import { buildAuthSwitchRequest, buildHandshakeV10, buildOk, Capability, parseHandshakeResponse41 } from '../../lib/protocol/messages';
+import { buildAuthSwitchRequest } from '../../lib/protocol/auth-exchange';
+import { Capability } from '../../lib/protocol/constants';
+import { buildHandshakeV10, parseHandshakeResponse41 } from '../../lib/protocol/handshake';
+import { buildOk } from '../../lib/protocol/responses';
 import { CR_OK } from '../../lib/auth/vio';
 import { close, listen, tempDir, TempDir } from '../helpers/sockets';
 

@@ -8,16 +8,10 @@ import { connect as connectClient, ConnectOptions } from '../../lib/client/conne
 import { declareClientPlugin } from '../../lib/client/plugin';
 import { PacketChannel } from '../../lib/transport/packet-channel';
 import { encodePacket } from '../../lib/protocol/framing';
-import {
-  buildAuthMoreData,
-  buildAuthSwitchRequest,
-  buildErr,
-  buildHandshakeV10,
-  buildOk,
-  Capability,
-  HandshakeResponse41,
-  parseHandshakeResponse41,
-} from '../../lib/protocol/messages';
+import { buildAuthMoreData, buildAuthSwitchRequest } from '../../lib/protocol/auth-exchange';
+import { Capability } from '../../lib/protocol/constants';
+import { buildHandshakeV10, HandshakeResponse41, parseHandshakeResponse41 } from '../../lib/protocol/handshake';
+import { buildErr, buildOk } from '../../lib/protocol/responses';
 import { CR_ERROR, CR_OK, CR_OK_HANDSHAKE_COMPLETE, PluginVio } from '../../lib/auth/vio';
 import { close, listen, tempDir, TempDir } from '../helpers/sockets';
 

@@ -5,11 +5,7 @@ import fs from 'fs';
 import os from 'os';
 import path from 'path';
 
-import {
-  declareClientPlugin,
-  MYSQL_CLIENT_AUTHENTICATION_PLUGIN,
-  MYSQL_CLIENT_AUTHENTICATION_PLUGIN_INTERFACE_VERSION,
-} from '../../lib/client/plugin';
+import { declareClientPlugin, MYSQL_CLIENT_AUTHENTICATION_PLUGIN, MYSQL_CLIENT_AUTHENTICATION_PLUGIN_INTERFACE_VERSION } from '../../lib/client/plugin';
 import { authSimple } from '../../lib/client/plugins/auth-simple';
 import * as policy from '../../lib/client/policy';
 import * as registry from '../../lib/client/registry';

@@ -2,7 +2,9 @@
 // the server logged in (CURRENT_USER() and friends).
 import { ClientConnection } from '../../lib/client/connect';
 import { PacketChannel } from '../../lib/transport/packet-channel';
-import { Command, isErrPacket, parseErr, readTextResultSet, serverErrorFrom } from '../../lib/protocol/messages';
+import { Command } from '../../lib/protocol/constants';
+import { isErrPacket, parseErr, serverErrorFrom } from '../../lib/protocol/responses';
+import { readTextResultSet } from '../../lib/protocol/result-set';
 
 /** Runs one text query on an authenticated connection; returns its rows. The connection stays open. */
 export async function queryRows(connection: ClientConnection, sql: string): Promise<Array<Array<string | null>>> {

@@ -9,20 +9,14 @@ import path from 'path';
 import mysql from 'mysql2/promise';
 
 import { Accounts } from '../../lib/server/catalog/accounts';
-import {
-  cachingSha2PasswordHash,
-  FAST_AUTH_SUCCESS,
-  PERFORM_FULL_AUTHENTICATION,
-  REQUEST_PUBLIC_KEY,
-  scrambleCachingSha2Password,
-} from '../../lib/auth/caching-sha2';
+import { cachingSha2PasswordHash, FAST_AUTH_SUCCESS, PERFORM_FULL_AUTHENTICATION, REQUEST_PUBLIC_KEY, scrambleCachingSha2Password } from '../../lib/auth/caching-sha2';
 import { createCachingSha2PasswordPlugin } from '../../lib/server/plugins/caching-sha2-password';
 import { ClientConnection, connect, ConnectOptions } from '../../lib/client/connect';
 import { authSimple } from '../../lib/client/plugins/auth-simple';
 import { declareClientPlugin } from '../../lib/client/plugin';
 import { loadClientPlugin, unloadClientPlugin } from '../../lib/client/registry';
 import { toMysql2AuthPlugins } from '../../lib/client/mysql2-adapter';
-import { AuthServer, createServer } from '../../lib/server/handshake';
+import { AuthServer, createServer } from '../../lib/server/listener';
 import { ServerAuthPlugin } from '../../lib/server/plugin';
 import { CR_ERROR, CR_OK, PluginVio } from '../../lib/auth/vio';
 import { queryRows } from '../helpers/client-session';

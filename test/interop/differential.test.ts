@@ -6,7 +6,7 @@ import net from 'net';
 import path from 'path';
 
 import { Accounts } from '../../lib/server/catalog/accounts';
-import { createServer } from '../../lib/server/handshake';
+import { createServer } from '../../lib/server/listener';
 import { accessDenied1698, Endpoint, OsIdentity, runMariadbCli, runNodeClient } from '../helpers/clients';
 import { MariadbInstance, startMariadb } from '../helpers/mariadb';
 import { describeAsRoot, ensureOsUser, unmappedUid } from '../helpers/root';

@@ -1,16 +1,7 @@
 import { spawnSync } from 'child_process';
 import path from 'path';
 
-import {
-  lookupGroup,
-  lookupGroupByName,
-  lookupGroupByNameSync,
-  lookupGroupSync,
-  lookupUser,
-  lookupUserByName,
-  lookupUserByNameSync,
-  lookupUserSync,
-} from '../../lib/peer/users';
+import { lookupGroup, lookupGroupByName, lookupGroupByNameSync, lookupGroupSync, lookupUser, lookupUserByName, lookupUserByNameSync, lookupUserSync } from '../../lib/peer/users';
 import { unmappedUid } from '../helpers/root';
 
 describe('passwd and group lookups', () => {

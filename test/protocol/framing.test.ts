@@ -6,13 +6,7 @@ import path from 'path';
 import fc from 'fast-check';
 
 import { errorCode } from '../../lib/errors';
-import {
-  encodePacket,
-  MAX_PHYSICAL_PAYLOAD,
-  PacketDecoder,
-  type MysqlPacket,
-  type PacketDecodeError,
-} from '../../lib/protocol/framing';
+import { encodePacket, MAX_PHYSICAL_PAYLOAD, PacketDecoder, type MysqlPacket, type PacketDecodeError } from '../../lib/protocol/framing';
 
 // Encodes payloads as consecutive packets of one exchange, the first carrying `sequenceId`.
 function encodeAll(payloads: Buffer[], sequenceId: number): { stream: Buffer; ids: number[] } {

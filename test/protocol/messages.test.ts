@@ -2,30 +2,12 @@
 // bad input is refused with ERR_MALFORMED_PACKET instead of being half-parsed.
 import fc from 'fast-check';
 
-import {
-  buildAuthMoreData,
-  buildAuthSwitchRequest,
-  buildErr,
-  buildHandshakeResponse41,
-  buildHandshakeV10,
-  buildOk,
-  buildSslRequest,
-  buildTextResultSet,
-  Capability,
-  ColumnType,
-  HandshakeResponse41,
-  isEofPacket,
-  isSslRequest,
-  parseAuthMoreData,
-  parseAuthSwitchRequest,
-  parseErr,
-  parseHandshakeResponse41,
-  parseHandshakeV10,
-  parseOk,
-  PayloadReader,
-  PayloadWriter,
-  readTextResultSet,
-} from '../../lib/protocol/messages';
+import { buildAuthMoreData, buildAuthSwitchRequest, parseAuthMoreData, parseAuthSwitchRequest } from '../../lib/protocol/auth-exchange';
+import { Capability, ColumnType } from '../../lib/protocol/constants';
+import { buildHandshakeResponse41, buildHandshakeV10, buildSslRequest, HandshakeResponse41, isSslRequest, parseHandshakeResponse41, parseHandshakeV10 } from '../../lib/protocol/handshake';
+import { PayloadReader, PayloadWriter } from '../../lib/protocol/payload';
+import { buildErr, buildOk, isEofPacket, parseErr, parseOk } from '../../lib/protocol/responses';
+import { buildTextResultSet, readTextResultSet } from '../../lib/protocol/result-set';
 import { accessDenied, PASSWORD_USED_NO, PASSWORD_USED_NO_MENTION, PASSWORD_USED_YES } from '../../lib/protocol/mysql-errors';
 
 const BASE = Capability.PROTOCOL_41 | Capability.SECURE_CONNECTION;

@@ -3,13 +3,7 @@
 // RSA-encrypted with the server's public key. The math lives in lib/caching-sha2.ts.
 import crypto from 'crypto';
 
-import {
-  encryptCachingSha2Password,
-  FAST_AUTH_SUCCESS,
-  PERFORM_FULL_AUTHENTICATION,
-  REQUEST_PUBLIC_KEY,
-  scrambleCachingSha2Password,
-} from '../../auth/caching-sha2';
+import { encryptCachingSha2Password, FAST_AUTH_SUCCESS, PERFORM_FULL_AUTHENTICATION, REQUEST_PUBLIC_KEY, scrambleCachingSha2Password } from '../../auth/caching-sha2';
 import { declareClientPlugin, MysqlHandle } from '../plugin';
 import { CR_ERROR, CR_OK, PluginVio, VioProtocol } from '../../auth/vio';
 

@@ -1,0 +1,195 @@
+// Reading and writing one payload: MySQL's int<n>, length-encoded integers and strings, NUL-ended
+// strings (the primitives of every message, as in MySQL's mysys/pack.cc and sql-common/net_serv.cc).
+// Every read past the end, bad length or invalid UTF-8 is ERR_MALFORMED_PACKET, never a guess.
+import { codedError, CodedError } from '../errors';
+
+/** Text-protocol NULL: the byte that stands for a NULL value in a row. */
+const NULL_VALUE = 0xfb;
+
+/** A payload that does not parse: the message carries what was wrong, `code` is ERR_MALFORMED_PACKET. */
+export function malformedPacket(message: string): CodedError {
+  return codedError('ERR_MALFORMED_PACKET', message);
+}
+
+// Strings on the wire must be valid UTF-8: a lossy decode could turn two different byte strings
+// into the same name.
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Sequential reader over one payload; every read past the end throws ERR_MALFORMED_PACKET. */
+export class PayloadReader {
+  private offset = 0;
+
+  constructor(
+    private readonly payload: Buffer,
+    private readonly what: string,
+  ) {}
+
+  get remaining(): number {
+    return this.payload.length - this.offset;
+  }
+
+  private take(length: number): Buffer {
+    if (length > this.remaining) throw malformedPacket(`${this.what}: truncated`);
+    const bytes = this.payload.subarray(this.offset, this.offset + length);
+    this.offset += length;
+    return bytes;
+  }
+
+  int1(): number {
+    return this.take(1)[0];
+  }
+
+  int2(): number {
+    return this.take(2).readUInt16LE(0);
+  }
+
+  int3(): number {
+    return this.take(3).readUIntLE(0, 3);
+  }
+
+  int4(): number {
+    return this.take(4).readUInt32LE(0);
+  }
+
+  /** Length-encoded integer; NULL (0xfb) and 0xff are not integers here. */
+  lenencInt(): number {
+    const first = this.int1();
+    if (first < 0xfb) return first;
+    if (first === 0xfc) return this.int2();
+    if (first === 0xfd) return this.int3();
+    if (first === 0xfe) {
+      const value = this.take(8).readBigUInt64LE(0);
+      if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw malformedPacket(`${this.what}: length out of range`);
+      return Number(value);
+    }
+    throw malformedPacket(`${this.what}: bad length-encoded integer 0x${first.toString(16)}`);
+  }
+
+  bytes(length: number): Buffer {
+    return this.take(length);
+  }
+
+  lenencBytes(): Buffer {
+    return this.take(this.lenencInt());
+  }
+
+  lenencString(): string {
+    return this.decode(this.lenencBytes());
+  }
+
+  /** A NUL-terminated string; the NUL must be there. */
+  nulString(): string {
+    const end = this.payload.indexOf(0, this.offset);
+    if (end < 0) throw malformedPacket(`${this.what}: unterminated string`);
+    const bytes = this.payload.subarray(this.offset, end);
+    this.offset = end + 1;
+    return this.decode(bytes);
+  }
+
+  rest(): Buffer {
+    return this.take(this.remaining);
+  }
+
+  restString(): string {
+    return this.decode(this.rest());
+  }
+
+  /** Text-protocol value: a length-encoded string, or null for 0xfb. */
+  nullableLenencString(): string | null {
+    if (this.remaining > 0 && this.payload[this.offset] === NULL_VALUE) {
+      this.offset++;
+      return null;
+    }
+    return this.lenencString();
+  }
+
+  end(): void {
+    if (this.remaining !== 0) throw malformedPacket(`${this.what}: ${this.remaining} unexpected trailing bytes`);
+  }
+
+  private decode(bytes: Buffer): string {
+    try {
+      return utf8.decode(bytes);
+    } catch {
+      throw malformedPacket(`${this.what}: string is not valid UTF-8`);
+    }
+  }
+}
+
+/** Builds one payload. */
+export class PayloadWriter {
+  private readonly parts: Buffer[] = [];
+
+  int1(value: number): this {
+    return this.push(Buffer.of(value & 0xff));
+  }
+
+  int2(value: number): this {
+    const b = Buffer.alloc(2);
+    b.writeUInt16LE(value & 0xffff);
+    return this.push(b);
+  }
+
+  int3(value: number): this {
+    const b = Buffer.alloc(3);
+    b.writeUIntLE(value & 0xffffff, 0, 3);
+    return this.push(b);
+  }
+
+  int4(value: number): this {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(value >>> 0);
+    return this.push(b);
+  }
+
+  lenencInt(value: number): this {
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw codedError('ERR_INVALID_ARG_VALUE', `length-encoded integer out of range: ${value}`, RangeError);
+    }
+    if (value < 0xfb) return this.int1(value);
+    if (value <= 0xffff) return this.int1(0xfc).int2(value);
+    if (value <= 0xffffff) return this.int1(0xfd).int3(value);
+    const b = Buffer.alloc(9);
+    b[0] = 0xfe;
+    b.writeBigUInt64LE(BigInt(value), 1);
+    return this.push(b);
+  }
+
+  bytes(data: Buffer): this {
+    return this.push(data);
+  }
+
+  zeros(length: number): this {
+    return this.push(Buffer.alloc(length));
+  }
+
+  lenencBytes(data: Buffer | string): this {
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    return this.lenencInt(bytes.length).push(bytes);
+  }
+
+  nullableLenencString(value: string | null): this {
+    return value === null ? this.int1(NULL_VALUE) : this.lenencBytes(value);
+  }
+
+  /** A NUL-terminated string; a NUL inside would cut it short on the other side, so it is refused. */
+  nulString(value: string): this {
+    if (value.includes('\0')) {
+      throw codedError('ERR_INVALID_ARG_VALUE', 'a NUL-terminated protocol string must not contain NUL', TypeError);
+    }
+    return this.push(Buffer.from(value + '\0', 'utf8'));
+  }
+
+  string(value: string): this {
+    return this.push(Buffer.from(value, 'utf8'));
+  }
+
+  finish(): Buffer {
+    return Buffer.concat(this.parts);
+  }
+
+  private push(bytes: Buffer): this {
+    this.parts.push(bytes);
+    return this;
+  }
+}
