@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 // auth-socket command line. `auth-socket demo [--socket PATH]`: a Unix-socket server that tells
 // each client who the kernel says it is. `auth-socket serve ...`: the MySQL-protocol server
-// (see serve-command.ts).
+// (see serve.ts).
 import fs from 'fs';
 import net from 'net';
 import os from 'os';
 import path from 'path';
 
-import { getPeerCredentials, lookupUser } from '../index';
+import { getPeerCredentials } from '../peer/credentials';
+import { lookupUser } from '../peer/users';
 import { parseServeArgs, removeStaleSocket, SERVE_USAGE, startServe } from './serve';
 
 const DEFAULT_DEMO_SOCKET = path.join(os.tmpdir(), 'auth-socket-demo.sock');

@@ -8,9 +8,10 @@ import path from 'path';
 
 import { Accounts } from '../server/catalog/accounts';
 import { codedError } from '../errors';
-import { createServer } from '../server/handshake';
+import { createServer } from '../server/listener';
 import { DEFAULT_BACKLOG } from '../server/limits';
-import { builtinServerPlugins, ServerAuthPlugin } from '../server/plugin';
+import { ServerAuthPlugin } from '../server/plugin';
+import { builtinServerPlugins } from '../server/plugins/builtin';
 import { lookupUserSync } from '../peer/users';
 
 export const DEFAULT_SERVE_SOCKET = path.join(os.tmpdir(), 'auth-socket-mysqld.sock');

@@ -1,11 +1,8 @@
-// Server authentication plugins, shaped like MySQL's st_mysql_auth, and the three built in:
-// auth_socket, mysql_native_password and the manual's auth_simple example.
-import crypto from 'crypto';
-
-import { authenticateSocket } from '../peer/authenticate';
-import { verifyNativePassword } from '../auth/native-password';
-import { PASSWORD_USED_NO_MENTION, PASSWORD_USED_YES, PasswordUsed } from '../protocol/mysql-errors';
-import { CR_ERROR, CR_OK, CrCode, PluginVio, VioProtocol } from '../auth/vio';
+// What a server authentication plugin is, shaped like MySQL's st_mysql_auth
+// (include/mysql/plugin_auth.h): its descriptor, the VIO it talks through and the
+// MYSQL_SERVER_AUTH_INFO it reads and fills. The plugins themselves live in plugins/.
+import { CrCode, PluginVio } from '../auth/vio';
+import { PasswordUsed } from '../protocol/mysql-errors';
 
 /** MySQL's MYSQL_SERVER_AUTH_INFO, as a plugin sees and fills it. */
 export interface ServerAuthInfo {
@@ -45,80 +42,3 @@ export interface ServerAuthPlugin {
   /** Authenticates one connection; returns a CR_* code (CR_OK or CR_OK_HANDSHAKE_COMPLETE to accept). */
   authenticate(vio: ServerPluginVio, info: ServerAuthInfo): CrCode | Promise<CrCode>;
 }
-
-/** auth_socket (plugin/auth/auth_socket.cc), step by step; see mysql-auth-facts.md. */
-export const authSocketPlugin: ServerAuthPlugin = {
-  name: 'auth_socket',
-  clientPluginName: null,
-  async authenticate(vio, info) {
-    // 1. Without a parsed user name the handshake response is still to be read (and ignored).
-    if (info.userName === null) await vio.readPacket();
-    // 2.
-    info.passwordUsed = PASSWORD_USED_NO_MENTION;
-    const userName = info.userName as string | null; // reading the response fills it in
-    if (userName === null) {
-      info.refusalReason = 'no-user-name';
-      return CR_ERROR;
-    }
-    // 3. Only a Unix-domain socket carries trustworthy peer credentials.
-    if (vio.info().protocol !== VioProtocol.SOCKET) {
-      info.refusalReason = 'not-unix-socket';
-      return CR_ERROR;
-    }
-    // 4.-7. SO_PEERCRED, getpwuid_r, external_user, byte-exact name match.
-    const result = await authenticateSocket(vio.socket, { user: userName, authenticationString: info.authString });
-    if (result.osUser !== undefined) info.externalUser = result.osUser;
-    if (!result.ok) {
-      info.refusalReason = result.reason;
-      return CR_ERROR;
-    }
-    return CR_OK;
-  },
-};
-
-/** mysql_native_password: SHA1 challenge-response against the stored '*HEX' double SHA1. */
-export const mysqlNativePasswordPlugin: ServerAuthPlugin = {
-  name: 'mysql_native_password',
-  clientPluginName: 'mysql_native_password',
-  async authenticate(vio, info) {
-    // As MySQL: send the scramble (already carried by the greeting when nothing was switched).
-    await vio.writePacket(Buffer.concat([vio.scramble, Buffer.of(0)]));
-    const proof = await vio.readPacket();
-    if (proof.length > 0) info.passwordUsed = PASSWORD_USED_YES;
-    if (verifyNativePassword(info.authString, vio.scramble, proof)) return CR_OK;
-    info.refusalReason = 'wrong-password';
-    return CR_ERROR;
-  },
-};
-
-/** Constant-time equality of two byte strings of any lengths (the lengths themselves may leak). */
-function sameBytes(a: Buffer, b: Buffer): boolean {
-  // Hash both to one length so timingSafeEqual applies whatever the lengths are.
-  const ha = crypto.createHash('sha256').update(a).digest();
-  const hb = crypto.createHash('sha256').update(b).digest();
-  return crypto.timingSafeEqual(ha, hb) && a.length === b.length;
-}
-
-/**
- * The server half of the manual's auth_simple example: the client sends its password in clear,
- * NUL-terminated, and it must equal the account's authentication string.
- */
-export const authSimpleServerPlugin: ServerAuthPlugin = {
-  name: 'auth_simple',
-  clientPluginName: 'auth_simple',
-  async authenticate(vio, info) {
-    const packet = await vio.readPacket();
-    const nul = packet.indexOf(0);
-    const password = nul < 0 ? packet : packet.subarray(0, nul);
-    if (password.length > 0) info.passwordUsed = PASSWORD_USED_YES;
-    if (nul === packet.length - 1 && sameBytes(password, Buffer.from(info.authString, 'utf8'))) return CR_OK;
-    info.refusalReason = nul === packet.length - 1 ? 'wrong-password' : 'malformed-password';
-    return CR_ERROR;
-  },
-};
-
-export const builtinServerPlugins: readonly ServerAuthPlugin[] = [
-  authSocketPlugin,
-  mysqlNativePasswordPlugin,
-  authSimpleServerPlugin,
-];

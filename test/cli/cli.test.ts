@@ -3,7 +3,7 @@
 import path from 'path';
 
 import { Accounts } from '../../lib/server/catalog/accounts';
-import { AuthServer, createServer } from '../../lib/server/handshake';
+import { AuthServer, createServer } from '../../lib/server/listener';
 import { accessDenied1698, OsIdentity, runMariadbCli } from '../helpers/clients';
 import { describeAsRoot, ensureOsUser, unmappedUid } from '../helpers/root';
 import { close, listen, tempDir, TempDir } from '../helpers/sockets';

@@ -6,7 +6,8 @@ import os from 'os';
 import path from 'path';
 
 import { PacketChannel } from '../../lib/transport/packet-channel';
-import { parseErr, parseHandshakeV10 } from '../../lib/protocol/messages';
+import { parseHandshakeV10 } from '../../lib/protocol/handshake';
+import { parseErr } from '../../lib/protocol/responses';
 import { loadServerPlugins, parseAccountSpec, parseServeArgs, removeStaleSocket, startServe } from '../../lib/cli/serve';
 import { lookupUserSync } from '../../lib/peer/users';
 import { runMariadbCli } from '../helpers/clients';

@@ -3,7 +3,8 @@
 import path from 'path';
 
 import { Accounts } from '../../lib/server/catalog/accounts';
-import { AuthServer, createServer, HandshakeError } from '../../lib/server/handshake';
+import { AuthServer, createServer } from '../../lib/server/listener';
+import { HandshakeError } from '../../lib/server/refusal';
 import { lookupUserSync } from '../../lib/peer/users';
 import { runNodeClient } from '../helpers/clients';
 import { close, listen, tempDir, TempDir } from '../helpers/sockets';

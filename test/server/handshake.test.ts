@@ -8,23 +8,14 @@ import path from 'path';
 import { Accounts } from '../../lib/server/catalog/accounts';
 import { encodePacket } from '../../lib/protocol/framing';
 import { PacketChannel } from '../../lib/transport/packet-channel';
-import {
-  buildHandshakeResponse41,
-  buildSslRequest,
-  Capability,
-  Command,
-  HandshakeResponse41,
-  HandshakeV10,
-  isAuthSwitchRequest,
-  isErrPacket,
-  isOkPacket,
-  parseAuthMoreData,
-  parseAuthSwitchRequest,
-  parseErr,
-  parseHandshakeV10,
-  readTextResultSet,
-} from '../../lib/protocol/messages';
-import { acceptConnection, AuthenticatedConnection, AuthServer, createServer, HandshakeError } from '../../lib/server/handshake';
+import { isAuthSwitchRequest, parseAuthMoreData, parseAuthSwitchRequest } from '../../lib/protocol/auth-exchange';
+import { Capability, Command } from '../../lib/protocol/constants';
+import { buildHandshakeResponse41, buildSslRequest, HandshakeResponse41, HandshakeV10, parseHandshakeV10 } from '../../lib/protocol/handshake';
+import { isErrPacket, isOkPacket, parseErr } from '../../lib/protocol/responses';
+import { readTextResultSet } from '../../lib/protocol/result-set';
+import { acceptConnection, AuthenticatedConnection } from '../../lib/server/handshake';
+import { AuthServer, createServer } from '../../lib/server/listener';
+import { HandshakeError } from '../../lib/server/refusal';
 import { ServerAuthPlugin } from '../../lib/server/plugin';
 import { scrambleNativePassword } from '../../lib/auth/native-password';
 import { lookupUserSync } from '../../lib/peer/users';

@@ -7,8 +7,10 @@ import path from 'path';
 
 import { Accounts } from '../../lib/server/catalog/accounts';
 import { PacketChannel } from '../../lib/transport/packet-channel';
-import { buildHandshakeResponse41, Capability } from '../../lib/protocol/messages';
-import { createServer, HandshakeError } from '../../lib/server/handshake';
+import { Capability } from '../../lib/protocol/constants';
+import { buildHandshakeResponse41 } from '../../lib/protocol/handshake';
+import { createServer } from '../../lib/server/listener';
+import { HandshakeError } from '../../lib/server/refusal';
 import { ServerAuthInfo, ServerAuthPlugin, ServerPluginVio } from '../../lib/server/plugin';
 import { CR_OK, CrCode, VioProtocol } from '../../lib/auth/vio';
 import { close, listen, tempDir, TempDir } from '../helpers/sockets';

@@ -6,15 +6,7 @@
 import crypto from 'crypto';
 import { promisify } from 'util';
 
-import {
-  cachingSha2Stage2,
-  decryptCachingSha2Password,
-  FAST_AUTH_SUCCESS,
-  PERFORM_FULL_AUTHENTICATION,
-  REQUEST_PUBLIC_KEY,
-  verifyCachingSha2Password,
-  verifyCachingSha2Scramble,
-} from '../../auth/caching-sha2';
+import { cachingSha2Stage2, decryptCachingSha2Password, FAST_AUTH_SUCCESS, PERFORM_FULL_AUTHENTICATION, REQUEST_PUBLIC_KEY, verifyCachingSha2Password, verifyCachingSha2Scramble } from '../../auth/caching-sha2';
 import { PASSWORD_USED_NO, PASSWORD_USED_YES } from '../../protocol/mysql-errors';
 import { ServerAuthInfo, ServerAuthPlugin, ServerPluginVio } from '../plugin';
 import { CR_ERROR, CR_OK, CrCode, VioProtocol } from '../../auth/vio';

@@ -4,16 +4,9 @@
 import net from 'net';
 
 import { PacketChannel } from '../../transport/packet-channel';
-import {
-  BINARY_CHARSET,
-  buildErr,
-  buildOk,
-  buildTextResultSet,
-  ColumnDefinition,
-  ColumnFlag,
-  ColumnType,
-  Command,
-} from '../../protocol/messages';
+import { BINARY_CHARSET, ColumnFlag, ColumnType, Command } from '../../protocol/constants';
+import { buildErr, buildOk } from '../../protocol/responses';
+import { buildTextResultSet, ColumnDefinition } from '../../protocol/result-set';
 import { notSupportedYet } from '../../protocol/mysql-errors';
 import type { AuthenticatedConnection } from '../handshake';
 

@@ -1,0 +1,104 @@
+// createServer()'s and acceptConnection()'s options, checked once and resolved with their
+// defaults (MySQL's own where MySQL has the setting: connect_timeout, max_connections, back_log).
+import { codedError } from '../errors';
+import { Accounts } from './catalog/accounts';
+import { ByteBudget, checkLimit, DEFAULT_BACKLOG } from './limits';
+import { ServerAuthPlugin } from './plugin';
+import { builtinServerPlugins } from './plugins/builtin';
+import { cachingSha2PasswordPlugin } from './plugins/caching-sha2-password';
+
+export interface ServerOptions {
+  accounts: Accounts;
+  /** Extra server plugins beside the built-in ones (a plugin with a built-in's name replaces it). */
+  plugins?: ServerAuthPlugin[];
+  /** MySQL's connect_timeout, in ms: the whole handshake must finish within it. Default 10 s. */
+  connectTimeout?: number;
+  /** Server version in the greeting. */
+  serverVersion?: string;
+  /** Largest handshake packet accepted, in bytes (a larger one is a bad handshake). Default 64 KiB. */
+  maxHandshakePacketSize?: number;
+  /**
+   * MySQL's max_connections (default 151): connections past it get 1040 Too many connections,
+   * except one more, kept for an account named in `adminAccounts`.
+   */
+  maxConnections?: number;
+  /** Accounts ('user@host', as CURRENT_USER() shows them) that may take the extra slot. Default root@localhost. */
+  adminAccounts?: readonly string[];
+  /**
+   * Bytes that all connections still in their handshake may hold together (default 16 MiB); the
+   * connection whose data would go past it is refused with 1041 (out of resources).
+   */
+  maxHandshakeMemory?: number;
+  /** The listen queue used when listen() names none (MySQL's back_log). Default 4096. */
+  backlog?: number;
+}
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+const DEFAULT_MAX_HANDSHAKE_PACKET_SIZE = 64 * 1024;
+const DEFAULT_MAX_CONNECTIONS = 151;
+const DEFAULT_MAX_HANDSHAKE_MEMORY = 16 * 1024 * 1024;
+const DEFAULT_SERVER_VERSION = '8.0.36-auth-socket';
+// The packet decoder's own ceiling (1 GiB, MySQL's max_allowed_packet limit).
+const MAX_DECODER_PAYLOAD_SIZE = 1024 * 1024 * 1024;
+
+export interface ResolvedOptions {
+  accounts: Accounts;
+  plugins: Map<string, ServerAuthPlugin>;
+  connectTimeout: number;
+  serverVersion: string;
+  maxHandshakePacketSize: number;
+  maxConnections: number;
+  adminAccounts: ReadonlySet<string>;
+  handshakeMemory: ByteBudget;
+  backlog: number;
+}
+
+function pluginTable(extra: ServerAuthPlugin[] | undefined): Map<string, ServerAuthPlugin> {
+  const table = new Map<string, ServerAuthPlugin>();
+  for (const plugin of [...builtinServerPlugins, cachingSha2PasswordPlugin, ...(extra ?? [])]) {
+    if (typeof plugin?.name !== 'string' || typeof plugin.authenticate !== 'function') {
+      throw codedError('ERR_INVALID_ARG_VALUE', 'a server plugin needs a name and an authenticate function', TypeError);
+    }
+    // Plugin names are case-insensitive in MySQL.
+    table.set(plugin.name.toLowerCase(), plugin);
+  }
+  return table;
+}
+
+function accountNames(names: readonly string[] | undefined): ReadonlySet<string> {
+  if (names === undefined) return new Set(['root@localhost']);
+  if (!Array.isArray(names) || !names.every((name) => typeof name === 'string' && name.includes('@'))) {
+    throw codedError('ERR_INVALID_ARG_TYPE', "adminAccounts must be an array of 'user@host' strings", TypeError);
+  }
+  return new Set(names);
+}
+
+export function resolveOptions(options: ServerOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null || !(options.accounts instanceof Accounts)) {
+    throw codedError('ERR_INVALID_ARG_TYPE', 'options.accounts must be an Accounts', TypeError);
+  }
+  const serverVersion = options.serverVersion ?? DEFAULT_SERVER_VERSION;
+  if (typeof serverVersion !== 'string' || serverVersion.includes('\0')) {
+    throw codedError('ERR_INVALID_ARG_VALUE', 'serverVersion must be a string without NUL', TypeError);
+  }
+  return {
+    accounts: options.accounts,
+    plugins: pluginTable(options.plugins),
+    // setTimeout's own limit.
+    connectTimeout: checkLimit(options.connectTimeout, DEFAULT_CONNECT_TIMEOUT_MS, 0x7fffffff, 'connectTimeout'),
+    serverVersion,
+    maxHandshakePacketSize: checkLimit(
+      options.maxHandshakePacketSize,
+      DEFAULT_MAX_HANDSHAKE_PACKET_SIZE,
+      MAX_DECODER_PAYLOAD_SIZE,
+      'maxHandshakePacketSize',
+    ),
+    // MySQL's own ceiling for max_connections.
+    maxConnections: checkLimit(options.maxConnections, DEFAULT_MAX_CONNECTIONS, 100_000, 'maxConnections'),
+    adminAccounts: accountNames(options.adminAccounts),
+    handshakeMemory: new ByteBudget(
+      checkLimit(options.maxHandshakeMemory, DEFAULT_MAX_HANDSHAKE_MEMORY, Number.MAX_SAFE_INTEGER, 'maxHandshakeMemory'),
+    ),
+    backlog: checkLimit(options.backlog, DEFAULT_BACKLOG, 0x7fffffff, 'backlog'),
+  };
+}

@@ -1,0 +1,149 @@
+// How the server refuses a handshake: every reason it refuses for, mapped through the one table
+// of MySQL errors (protocol/mysql-errors.ts) to the ERR the client reads, and the HandshakeError
+// the server reports; then the ERR written and the connection closed (MySQL's login_failed_error
+// and the connection's end in sql/auth/sql_authentication.cc).
+import net from 'net';
+
+import { errorCode } from '../errors';
+import { accessDenied, ER_ACCESS_DENIED_NO_PASSWORD_ERROR, MYSQL_ERRORS, mysqlError, PasswordUsed, ServerErrorName } from '../protocol/mysql-errors';
+import { buildErr, ErrPacket } from '../protocol/responses';
+import { PacketChannel } from '../transport/packet-channel';
+
+// A failed login: 1698 when the plugin never mentioned a password, else 1045 (login_failed_error).
+const LOGIN_FAILED = 'login-failed';
+
+/**
+ * Every reason this server refuses a handshake for, with the MySQL error the client gets. The
+ * built-in plugins' own reasons (auth_socket's from authenticateSocket, the password plugins')
+ * are login failures too; a third-party plugin's reason is one as well.
+ */
+export const REFUSALS = {
+  'malformed-response': 'ER_HANDSHAKE_ERROR',
+  'oversized-packet': 'ER_HANDSHAKE_ERROR',
+  'bad-sequence': 'ER_HANDSHAKE_ERROR',
+  'tls-not-offered': 'ER_HANDSHAKE_ERROR',
+  'client-lacks-plugin-auth': 'ER_NOT_SUPPORTED_AUTH_MODE',
+  'client-cannot-switch-plugin': 'ER_NOT_SUPPORTED_AUTH_MODE',
+  'plugin-not-loaded': 'ER_PLUGIN_IS_NOT_LOADED',
+  'too-many-connections': 'ER_CON_COUNT_ERROR',
+  'handshake-memory-budget': 'ER_OUT_OF_RESOURCES',
+  'unknown-account': LOGIN_FAILED,
+  'plugin-refused': LOGIN_FAILED,
+  'plugin-error': LOGIN_FAILED,
+  'proxy-user-not-supported': LOGIN_FAILED,
+  'no-user-name': LOGIN_FAILED,
+  'not-unix-socket': LOGIN_FAILED,
+  'no-peer-credentials': LOGIN_FAILED,
+  'unknown-uid': LOGIN_FAILED,
+  'lookup-failed': LOGIN_FAILED,
+  'user-mismatch': LOGIN_FAILED,
+  'wrong-password': LOGIN_FAILED,
+  'malformed-password': LOGIN_FAILED,
+} as const satisfies Record<string, ServerErrorName | typeof LOGIN_FAILED>;
+
+// The errors a refusal is answered with: those of the table, and the two of a failed login.
+type RefusalError = Exclude<(typeof REFUSALS)[keyof typeof REFUSALS], typeof LOGIN_FAILED> | 'ER_ACCESS_DENIED_ERROR' | 'ER_ACCESS_DENIED_NO_PASSWORD_ERROR';
+type FixedReason = { [R in keyof typeof REFUSALS]: (typeof REFUSALS)[R] extends ServerErrorName ? R : never }[keyof typeof REFUSALS];
+
+export type HandshakeErrorCode =
+  | 'ERR_ACCESS_DENIED'
+  | 'ERR_BAD_HANDSHAKE'
+  | 'ERR_AUTH_MODE_NOT_SUPPORTED'
+  | 'ERR_PLUGIN_NOT_LOADED'
+  | 'ERR_CONNECT_TIMEOUT'
+  | 'ERR_CONNECTION_CLOSED'
+  | 'ERR_TOO_MANY_CONNECTIONS'
+  | 'ERR_OUT_OF_RESOURCES';
+
+/** A refused handshake: the ERR packet (errno, sqlState) was written first; null when none was sent. */
+export class HandshakeError extends Error {
+  constructor(
+    readonly code: HandshakeErrorCode,
+    readonly errno: number | null,
+    readonly sqlState: string | null,
+    /** Why, in a word: e.g. 'user-mismatch', 'wrong-password', 'unknown-account', 'malformed-response'. */
+    readonly reason: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'HandshakeError';
+  }
+}
+
+/** A refusal decided inside the handshake: the ERR to send, why, and the HandshakeError code. */
+export class Refusal {
+  readonly code: HandshakeErrorCode;
+
+  constructor(
+    readonly reason: string,
+    error: RefusalError,
+    readonly err: ErrPacket,
+    readonly cause?: unknown,
+  ) {
+    this.code = MYSQL_ERRORS[error].code;
+  }
+}
+
+/** A refusal whose error the reason alone decides; `args` fill the error's message. */
+export function refusal(reason: FixedReason, cause?: unknown, ...args: string[]): Refusal {
+  const error = REFUSALS[reason];
+  return new Refusal(reason, error, mysqlError(error, ...args), cause);
+}
+
+/** A failed login for `reason` (any plugin's), answered as MySQL's login_failed_error(). */
+export function loginFailed(reason: string, user: string, host: string, passwordUsed: PasswordUsed, cause?: unknown): Refusal {
+  const err = accessDenied(user, host, passwordUsed);
+  const error = err.errno === ER_ACCESS_DENIED_NO_PASSWORD_ERROR ? 'ER_ACCESS_DENIED_NO_PASSWORD_ERROR' : 'ER_ACCESS_DENIED_ERROR';
+  return new Refusal(reason, error, err, cause);
+}
+
+// Packet-layer failures of the handshake's reads, each with its own reason.
+const channelReasons: Record<string, FixedReason> = {
+  ERR_MALFORMED_PACKET: 'malformed-response',
+  ERR_PACKET_TOO_LARGE: 'oversized-packet',
+  ERR_PACKET_ALLOCATION: 'oversized-packet',
+  ERR_PACKET_SEQUENCE: 'bad-sequence',
+  // The server's doing, not the client's: the connections in their handshake hold all allowed.
+  ERR_MEMORY_BUDGET: 'handshake-memory-budget',
+};
+
+/** A read's failure as the refusal it calls for, or the error itself (a closed connection). */
+export function readFailure(error: unknown): unknown {
+  const reason = channelReasons[errorCode(error) ?? ''];
+  return reason === undefined ? error : refusal(reason, error);
+}
+
+// How long a refused client may keep its connection open after our ERR before we close it.
+const REFUSAL_LINGER_MS = 1_000;
+
+/**
+ * Writes the refusal's ERR packet (when the socket can still take it) and ends our side. Whatever
+ * the client still sends is drained unread, so closing does not reset the connection under the
+ * ERR; the socket is destroyed when the client closes, or after REFUSAL_LINGER_MS at the latest.
+ */
+export function refuse(socket: net.Socket, channel: PacketChannel, refusal: Refusal): Promise<HandshakeError> {
+  const error = new HandshakeError(refusal.code, refusal.err.errno, refusal.err.sqlState, refusal.reason, refusal.err.message, {
+    cause: refusal.cause,
+  });
+  return new Promise((resolve) => {
+    if (socket.destroyed || !socket.writable) {
+      socket.destroy();
+      return resolve(error);
+    }
+    channel.write(buildErr(refusal.err)).then(
+      () => {
+        channel.detach();
+        socket.on('data', () => {});
+        const linger = setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS);
+        socket.once('close', () => clearTimeout(linger));
+        socket.end(() => resolve(error));
+        socket.resume();
+      },
+      () => {
+        socket.destroy();
+        resolve(error);
+      },
+    );
+  });
+}
