@@ -1,0 +1,77 @@
+// The statements this server answers, as typed values: what server/sql/parser.ts makes of a
+// COM_QUERY's text and server/statements/ executes. MySQL's own grammar (sql/sql_yacc.yy) for
+// the account-management, plugin and informational statements of the auth_socket manual page.
+
+/** 'user'@'host'; a host left out is '%', as in MySQL. */
+export interface AccountName {
+  user: string;
+  host: string;
+}
+
+/** An IDENTIFIED clause. */
+export type AuthOption =
+  /** IDENTIFIED WITH plugin [AS 'auth_string'] */
+  | { kind: 'plugin'; plugin: string; authString: string | null }
+  /** IDENTIFIED WITH plugin BY 'password' */
+  | { kind: 'plugin-password'; plugin: string; password: string }
+  /** IDENTIFIED BY 'password' (the account's current plugin, or the default one) */
+  | { kind: 'password'; password: string };
+
+export interface UserSpec {
+  account: AccountName;
+  auth: AuthOption | null;
+}
+
+export type Expr =
+  | { kind: 'literal'; value: string | number | null }
+  /** @@name, @@global.name, @@session.name (scope null when unqualified) */
+  | { kind: 'variable'; scope: 'global' | 'session' | null; name: string }
+  /** A function call: VERSION(), USER(), CURRENT_USER() (also written without parentheses), ... */
+  | { kind: 'call'; name: string; args: Expr[] }
+  | { kind: 'column'; table: string | null; name: string }
+  | { kind: 'star' };
+
+export interface SelectItem {
+  expr: Expr;
+  /** AS alias, or null. */
+  alias: string | null;
+  /** The item as written (MySQL names an unaliased column after its text). */
+  text: string;
+}
+
+export type Condition =
+  | { kind: 'compare'; op: '=' | '<>' | 'LIKE' | 'NOT LIKE'; left: Expr; right: Expr }
+  | { kind: 'and' | 'or'; left: Condition; right: Condition }
+  | { kind: 'not'; operand: Condition };
+
+export interface TableName {
+  /** As written; compare case-insensitively (INFORMATION_SCHEMA, mysql). */
+  schema: string | null;
+  name: string;
+}
+
+export type Privilege = 'ALL' | 'CREATE USER';
+
+export type Statement =
+  | { type: 'create-user'; ifNotExists: boolean; users: UserSpec[]; attribute: string | null }
+  | { type: 'alter-user'; ifExists: boolean; users: UserSpec[]; attribute: string | null }
+  | { type: 'drop-user'; ifExists: boolean; accounts: AccountName[] }
+  /** SHOW CREATE USER account | CURRENT_USER | CURRENT_USER() */
+  | { type: 'show-create-user'; account: AccountName | null }
+  | { type: 'install-plugin'; name: string; soname: string }
+  | { type: 'uninstall-plugin'; name: string }
+  | { type: 'show-plugins' }
+  | { type: 'select'; items: SelectItem[]; from: TableName | null; where: Condition | null }
+  | { type: 'grant'; privileges: Privilege[]; to: AccountName[]; withGrantOption: boolean }
+  /** REVOKE privileges [, GRANT OPTION] ON *.* FROM ..., or REVOKE ALL [PRIVILEGES], GRANT OPTION FROM ... */
+  | { type: 'revoke'; privileges: Privilege[]; grantOption: boolean; from: AccountName[] }
+  /** SHOW GRANTS [FOR account] (null: the current account) */
+  | { type: 'show-grants'; account: AccountName | null }
+  /** SET NAMES charset [COLLATE collation] */
+  | { type: 'set-names'; charset: string; collation: string | null }
+  /** SET [SESSION|GLOBAL|@@...] name = value [, ...] */
+  | { type: 'set'; assignments: Array<{ scope: 'global' | 'session' | null; name: string; value: Expr }> }
+  | { type: 'flush-privileges' }
+  | { type: 'shutdown' }
+  /** A statement outside this grammar whose first words MySQL knows: answered with 1235. */
+  | { type: 'unsupported'; text: string };
