@@ -37,6 +37,27 @@ export const MYSQL_ERRORS = {
     code: 'ERR_AUTH_MODE_NOT_SUPPORTED',
   },
   ER_PLUGIN_IS_NOT_LOADED: { errno: 1524, sqlState: 'HY000', format: "Plugin '%s' is not loaded", code: 'ERR_PLUGIN_NOT_LOADED' },
+  // Statements (sql/sql_parse.cc, sql/auth/sql_user.cc, sql/sql_plugin.cc).
+  ER_SERVER_SHUTDOWN: { errno: 1053, sqlState: '08S01', format: 'Server shutdown in progress', code: 'ERR_SERVER_SHUTDOWN' },
+  ER_PARSE_ERROR: { errno: 1064, sqlState: '42000', format: "%s near '%s' at line %s", code: 'ERR_PARSE' },
+  ER_UDF_EXISTS: { errno: 1125, sqlState: 'HY000', format: "Function '%s' already exists", code: 'ERR_PLUGIN_EXISTS' },
+  ER_CANT_OPEN_LIBRARY: { errno: 1126, sqlState: 'HY000', format: "Can't open shared library '%s' (errno: %s, %s)", code: 'ERR_PLUGIN_LIBRARY' },
+  ER_CANT_FIND_DL_ENTRY: { errno: 1127, sqlState: 'HY000', format: "Can't find symbol '%s' in library", code: 'ERR_PLUGIN_SYMBOL' },
+  ER_NONEXISTING_GRANT: {
+    errno: 1141,
+    sqlState: '42000',
+    format: "There is no such grant defined for user '%s' on host '%s'",
+    code: 'ERR_NO_SUCH_GRANT',
+  },
+  ER_SPECIFIC_ACCESS_DENIED_ERROR: {
+    errno: 1227,
+    sqlState: '42000',
+    format: 'Access denied; you need (at least one of) the %s privilege(s) for this operation',
+    code: 'ERR_PRIVILEGE',
+  },
+  ER_SP_DOES_NOT_EXIST: { errno: 1305, sqlState: '42000', format: '%s %s does not exist', code: 'ERR_DOES_NOT_EXIST' },
+  ER_CANNOT_USER: { errno: 1396, sqlState: 'HY000', format: 'Operation %s failed for %s', code: 'ERR_CANNOT_USER' },
+  ER_INVALID_JSON_TEXT: { errno: 3140, sqlState: '22032', format: 'Invalid JSON text: "%s" at position %s in value for column \'%s\'.', code: 'ERR_INVALID_JSON' },
   ER_ACCESS_DENIED_NO_PASSWORD_ERROR: { errno: 1698, sqlState: '28000', format: "Access denied for user '%s'@'%s'", code: 'ERR_ACCESS_DENIED' },
   // Client library errors: no server sends them; the client reports them with SQLSTATE HY000.
   CR_UNKNOWN_ERROR: { errno: 2000, sqlState: 'HY000', format: 'Unknown MySQL error' },

@@ -151,6 +151,8 @@ async function authenticate(
     host: clientHost,
     plugin: GREETING_PLUGIN.name,
     authenticationString: '*' + crypto.randomBytes(20).toString('hex').toUpperCase(),
+    privileges: [],
+    grantOption: false,
   };
   if (!(response.capabilities & Capability.PLUGIN_AUTH) && account.plugin.toLowerCase() !== GREETING_PLUGIN.name) {
     throw refusal('client-lacks-plugin-auth');

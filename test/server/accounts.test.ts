@@ -1,14 +1,55 @@
 // Accounts: CREATE / ALTER / DROP USER semantics and MySQL's host matching for the peers we serve.
 import { Accounts } from '../../lib/server/catalog/accounts';
 import { nativePasswordHash } from '../../lib/auth/native-password';
+import { verifyCachingSha2Password } from '../../lib/auth/caching-sha2';
 
 describe('Accounts', () => {
   it('stores a password as the mysql_native_password hash, never in clear', () => {
     const accounts = new Accounts();
     const account = accounts.create({ user: 'carol', host: 'localhost', plugin: 'mysql_native_password', password: 's3cret' });
-    expect(account).toEqual({ user: 'carol', host: 'localhost', plugin: 'mysql_native_password', authenticationString: nativePasswordHash('s3cret') });
+    expect(account).toEqual({
+      user: 'carol',
+      host: 'localhost',
+      plugin: 'mysql_native_password',
+      authenticationString: nativePasswordHash('s3cret'),
+      privileges: [],
+      grantOption: false,
+    });
     expect(account.authenticationString).toMatch(/^\*[0-9A-F]{40}$/);
     expect(Object.isFrozen(account)).toBe(true);
+  });
+
+  it('hashes IDENTIFIED BY for caching_sha2_password as MySQL does ($A$005$), and it verifies', () => {
+    const account = new Accounts().create({ user: 'c', host: 'localhost', plugin: 'caching_sha2_password', password: 'pw' });
+    expect(account.authenticationString).toMatch(/^\$A\$005\$/);
+    expect(verifyCachingSha2Password(account.authenticationString, Buffer.from('pw'))).toBe(true);
+  });
+
+  // The old --account=u@h:mysql_native_password:PLAINTEXT made an account nobody could log in to.
+  it("refuses a password plugin's authentication string that is not its stored hash", () => {
+    const accounts = new Accounts();
+    for (const plugin of ['mysql_native_password', 'caching_sha2_password']) {
+      expect(() => accounts.create({ user: 'p', host: 'localhost', plugin, authenticationString: 'PLAINTEXT' })).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringMatching(/IDENTIFIED BY/) }),
+      );
+    }
+    expect(accounts.create({ user: 'p', host: 'localhost', plugin: 'mysql_native_password', authenticationString: nativePasswordHash('x') })).toBeTruthy();
+  });
+
+  it('keeps global privileges across ALTER USER, and sets them with setPrivileges', () => {
+    const accounts = new Accounts();
+    accounts.create({ user: 'a', host: 'localhost', plugin: 'auth_socket', privileges: ['ALL'], grantOption: true });
+    expect(accounts.alter({ user: 'a', host: 'localhost', plugin: 'auth_socket', authenticationString: 'b' })).toMatchObject({
+      authenticationString: 'b',
+      privileges: ['ALL'],
+      grantOption: true,
+    });
+    expect(accounts.setPrivileges('a', 'localhost', ['CREATE USER'], false)).toMatchObject({ privileges: ['CREATE USER'], grantOption: false });
+    expect(accounts.list().map((account) => account.user)).toEqual(['a']);
+    expect(() => accounts.setPrivileges('z', 'localhost', [], false)).toThrow(expect.objectContaining({ code: 'ERR_NO_SUCH_ACCOUNT' }));
+    expect(() => accounts.create({ user: 'q', host: 'localhost', plugin: 'auth_socket', privileges: ['SUPER' as 'ALL'] })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
+    );
   });
 
   it('refuses duplicates, missing accounts and contradictory specs with codes', () => {

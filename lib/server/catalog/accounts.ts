@@ -1,8 +1,13 @@
-// Accounts: MySQL's mysql.user rows (user, host, plugin, authentication_string) and the host
-// matching MySQL does for the peers this server sees: 'localhost' for Unix-socket peers, the IP
-// address for TCP peers (no name resolution, as with skip-name-resolve).
+// Accounts: MySQL's mysql.user rows (user, host, plugin, authentication_string, the global
+// privileges this server knows) and the host matching MySQL does for the peers this server sees:
+// 'localhost' for Unix-socket peers, the IP address for TCP peers (no name resolution, as with
+// skip-name-resolve). The in-memory cache of sql/auth/sql_auth_cache.cc; datadir/ persists it.
 import { codedError } from '../../errors';
+import { cachingSha2PasswordHash } from '../../auth/caching-sha2';
 import { nativePasswordHash } from '../../auth/native-password';
+
+/** The global privileges this server checks: ALL (everything), CREATE USER (account statements). */
+export type Privilege = 'ALL' | 'CREATE USER';
 
 export interface AccountSpec {
   user: string;
@@ -12,8 +17,12 @@ export interface AccountSpec {
   plugin: string;
   /** Stored as is (auth_socket: the AS '...' OS user name; mysql_native_password: '*HEX'). */
   authenticationString?: string;
-  /** mysql_native_password only: stored as MySQL's '*HEX' hash (IDENTIFIED BY '...'). */
+  /** IDENTIFIED BY '...': hashed for the plugin (mysql_native_password '*HEX', caching_sha2_password '$A$005$'). */
   password?: string;
+  /** Global privileges (GRANT ... ON *.*); none by default. */
+  privileges?: readonly Privilege[];
+  /** WITH GRANT OPTION. */
+  grantOption?: boolean;
 }
 
 export interface Account {
@@ -21,6 +30,8 @@ export interface Account {
   readonly host: string;
   readonly plugin: string;
   readonly authenticationString: string;
+  readonly privileges: readonly Privilege[];
+  readonly grantOption: boolean;
 }
 
 // MySQL's column limits: user 32 characters, host 255.
@@ -44,17 +55,33 @@ function toAccount(spec: AccountSpec): Account {
     throw codedError('ERR_INVALID_ARG_VALUE', 'give either password or authenticationString, not both', TypeError);
   }
   let authenticationString = '';
+  const passwordHash = PASSWORD_HASHES[plugin.toLowerCase()];
   if (spec.password !== undefined) {
-    if (plugin !== 'mysql_native_password') {
-      throw codedError('ERR_INVALID_ARG_VALUE', `password is for mysql_native_password accounts; ${plugin} takes authenticationString`, TypeError);
+    if (passwordHash === undefined) {
+      throw codedError('ERR_INVALID_ARG_VALUE', `${plugin} takes no password (IDENTIFIED BY); give its authentication string`, TypeError);
     }
     if (typeof spec.password !== 'string') throw codedError('ERR_INVALID_ARG_TYPE', 'password must be a string', TypeError);
-    authenticationString = nativePasswordHash(spec.password);
+    authenticationString = passwordHash.hash(spec.password);
   } else if (spec.authenticationString !== undefined) {
     authenticationString = checkName(spec.authenticationString, 'authenticationString', 65535, true);
+    // A password plugin's string is its stored hash: anything else is an account nobody can log in to.
+    if (passwordHash !== undefined && authenticationString !== '' && !passwordHash.stored.test(authenticationString)) {
+      throw codedError('ERR_INVALID_ARG_VALUE', `a ${plugin} authentication string is ${passwordHash.form}; give the password instead (IDENTIFIED BY)`, TypeError);
+    }
   }
-  return Object.freeze({ user, host, plugin, authenticationString });
+  const privileges = [...new Set(spec.privileges ?? [])];
+  if (!privileges.every((privilege) => privilege === 'ALL' || privilege === 'CREATE USER')) {
+    throw codedError('ERR_INVALID_ARG_VALUE', "privileges may be 'ALL' and 'CREATE USER'", TypeError);
+  }
+  return Object.freeze({ user, host, plugin, authenticationString, privileges: Object.freeze(privileges), grantOption: spec.grantOption === true });
 }
+
+// The plugins whose authentication string is a hash of a password: how to make it, and its form.
+const PASSWORD_HASHES: Record<string, { hash(password: string): string; stored: RegExp; form: string }> = {
+  mysql_native_password: { hash: nativePasswordHash, stored: /^\*[0-9A-F]{40}$/, form: "MySQL's '*' and 40 hex digits" },
+  // $A$, 3 hex digits of iterations, $, 20 bytes of salt, 43 of SHA-256 crypt.
+  caching_sha2_password: { hash: (password) => cachingSha2PasswordHash(password), stored: /^\$A\$[0-9A-F]{3}\$[\s\S]{63}$/, form: "MySQL's '$A$005$...' form" },
+};
 
 // MySQL's host patterns: % any run, _ one character, case-insensitive.
 function hostMatches(pattern: string, host: string): boolean {
@@ -88,12 +115,32 @@ export class Accounts {
     return account;
   }
 
-  /** ALTER USER ... IDENTIFIED WITH: replaces plugin and authentication string. */
+  /** ALTER USER ... IDENTIFIED WITH: replaces plugin and authentication string; privileges stay. */
   alter(spec: AccountSpec): Account {
-    const account = toAccount(spec);
+    const current = this.byKey.get(Accounts.key(spec?.user, spec?.host ?? ''));
+    const account = toAccount({ privileges: current?.privileges, grantOption: current?.grantOption, ...spec });
     const key = Accounts.key(account.user, account.host);
     if (!this.byKey.has(key)) throw codedError('ERR_NO_SUCH_ACCOUNT', `no account '${account.user}'@'${account.host}'`);
     this.byKey.set(key, account);
+    return account;
+  }
+
+  /** The account user@host exactly (no pattern matching), or null. */
+  get(user: string, host: string): Account | null {
+    return this.byKey.get(Accounts.key(user, host)) ?? null;
+  }
+
+  /** Every account, in the order they were created. */
+  list(): Account[] {
+    return [...this.byKey.values()];
+  }
+
+  /** GRANT / REVOKE: replaces an account's global privileges; ERR_NO_SUCH_ACCOUNT when it does not exist. */
+  setPrivileges(user: string, host: string, privileges: readonly Privilege[], grantOption: boolean): Account {
+    const current = this.get(user, host);
+    if (current === null) throw codedError('ERR_NO_SUCH_ACCOUNT', `no account '${user}'@'${host}'`);
+    const account = toAccount({ ...current, privileges, grantOption });
+    this.byKey.set(Accounts.key(account.user, account.host), account);
     return account;
   }
 
