@@ -1,7 +1,8 @@
 // Real MySQL clients run as a chosen OS identity, so the server's SO_PEERCRED sees that uid.
 // Spawning as another uid needs root: call these from describeAsRoot suites.
 import { spawn } from 'child_process';
-import path from 'path';
+
+import { fixtureForOthers } from './for-others';
 
 /** OS identity of the client process; the current process's when omitted. */
 export interface OsIdentity {
@@ -43,7 +44,6 @@ export type NodeClientResult =
   | { error: { errno: number; sqlState: string; message: string } };
 
 const MARIADB_CLI = '/usr/bin/mariadb';
-const SQL_CLIENT = path.join(__dirname, '..', 'fixtures', 'sql-client.js');
 // A hung client must not hang the suite; this bounds the run, it asserts nothing about speed.
 const CLIENT_TIMEOUT_MS = 20_000;
 
@@ -76,11 +76,11 @@ export function runMariadbCli({ endpoint, user, sql, as, extraArgs = [] }: CliOp
   return run(MARIADB_CLI, ['--no-defaults', ...connection, `--user=${user}`, ...extraArgs, '-N', '-B', '-e', sql], as);
 }
 
-/** mysql2 or the mariadb npm connector, in a child process running as `as`. */
+/** mysql2 or the mariadb npm connector, in a child process running as `as` (from the copy others can read). */
 export async function runNodeClient({ driver, endpoint, user, password, sql, as }: NodeClientOptions): Promise<NodeClientResult> {
   const where = 'socketPath' in endpoint ? endpoint : { host: '127.0.0.1', port: endpoint.port };
   const request = JSON.stringify({ driver, ...where, user, password, sql });
-  const result = await run(process.execPath, [SQL_CLIENT, request], as);
+  const result = await run(process.execPath, [fixtureForOthers('sql-client.js'), request], as);
   const line = result.stdout.trim();
   if (line === '') throw new Error(`sql-client.js printed nothing (exit ${result.code}): ${result.stderr}`);
   return JSON.parse(line) as NodeClientResult;

@@ -1,7 +1,8 @@
 // Real peers: a child process, run as a given OS user, connected to a Unix socket of ours.
 import { ChildProcess, spawn } from 'child_process';
 import net from 'net';
-import path from 'path';
+
+import { fixtureForOthers } from './for-others';
 
 export interface ConnectedPeer {
   /** Our end of the connection. */
@@ -11,12 +12,10 @@ export interface ConnectedPeer {
   close(): Promise<void>;
 }
 
-const CLIENT = path.join(__dirname, '..', 'fixtures', 'connect-and-wait.js');
-
 /** Spawns a client as uid/gid that connects to `server` at `socketPath`; resolves with our end. */
 export function connectAs(server: net.Server, socketPath: string, as: { uid: number; gid: number }): Promise<ConnectedPeer> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLIENT, socketPath], { uid: as.uid, gid: as.gid, cwd: '/', stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [fixtureForOthers('connect-and-wait.js'), socketPath], { uid: as.uid, gid: as.gid, cwd: '/', stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (data) => (stderr += data));
     const exited = new Promise<void>((done) => child.once('exit', () => done()));

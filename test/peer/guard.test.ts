@@ -6,6 +6,7 @@ import path from 'path';
 
 import { peerCredentialGuard, peerOf, Refusal } from '../../lib/peer/guard';
 import { lookupGroupSync } from '../../lib/peer/users';
+import { fixtureForOthers } from '../helpers/for-others';
 import { connectAs } from '../helpers/peers';
 import { describeAsRoot, ensureOsUser, unmappedUid } from '../helpers/root';
 import { close, listen, tempDir } from '../helpers/sockets';
@@ -152,7 +153,7 @@ describeAsRoot('peerCredentialGuard with clients of other OS users', () => {
     expect(admitted).toEqual([nobody.uid]);
     for (const as of [daemon, { uid: noEntry, gid: noEntry }]) {
       const refused = new Promise<Refusal>((resolve) => guard.once('refuse', resolve));
-      const child = spawn(process.execPath, [path.join(__dirname, '..', 'fixtures', 'connect-and-wait.js'), socketPath], { uid: as.uid, gid: as.gid, cwd: '/', stdio: 'ignore' });
+      const child = spawn(process.execPath, [fixtureForOthers('connect-and-wait.js'), socketPath], { uid: as.uid, gid: as.gid, cwd: '/', stdio: 'ignore' });
       const refusal = await refused;
       await new Promise((resolve) => child.once('exit', resolve));
       expect(refusal).toMatchObject({ reason: 'user-not-allowed', peer: { uid: as.uid, pid: child.pid } });
