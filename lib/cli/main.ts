@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // auth-socket command line. `auth-socket demo [--socket PATH]`: a Unix-socket server that tells
-// each client who the kernel says it is. `auth-socket serve ...`: the MySQL-protocol server
-// (see serve.ts).
+// each client who the kernel says it is. `auth-socket serve [--defaults-file=FILE] ...`: the
+// MySQL-protocol server (options in config/serve-options.ts, the server in serve.ts).
 import fs from 'fs';
 import net from 'net';
 import os from 'os';
@@ -9,7 +9,8 @@ import path from 'path';
 
 import { getPeerCredentials } from '../peer/credentials';
 import { lookupUser } from '../peer/users';
-import { parseServeArgs, removeStaleSocket, SERVE_USAGE, startServe } from './serve';
+import { isHelpRequest, parseServeArgs, SERVE_USAGE } from '../config/serve-options';
+import { removeStaleSocket, startServe } from './serve';
 
 const DEFAULT_DEMO_SOCKET = path.join(os.tmpdir(), 'auth-socket-demo.sock');
 
@@ -74,6 +75,10 @@ function main(argv: string[]): void {
   const [command = 'serve', ...rest] = argv;
   if (command === 'demo') return demo(rest);
   if (command === 'serve') {
+    if (isHelpRequest(rest)) {
+      console.log(SERVE_USAGE);
+      return;
+    }
     try {
       return serve(rest);
     } catch (error) {
@@ -82,7 +87,9 @@ function main(argv: string[]): void {
       return;
     }
   }
-  console.error(`usage: auth-socket demo [--socket PATH]\n${SERVE_USAGE}`);
+  const usage = `usage: auth-socket demo [--socket PATH]\n${SERVE_USAGE}`;
+  if (command === '--help' || command === '-?') return console.log(usage);
+  console.error(usage);
   process.exitCode = 2;
 }
 

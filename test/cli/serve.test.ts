@@ -8,7 +8,8 @@ import path from 'path';
 import { PacketChannel } from '../../lib/transport/packet-channel';
 import { parseHandshakeV10 } from '../../lib/protocol/handshake';
 import { parseErr } from '../../lib/protocol/responses';
-import { loadServerPlugins, parseAccountSpec, parseServeArgs, removeStaleSocket, startServe } from '../../lib/cli/serve';
+import { loadServerPlugins, removeStaleSocket, startServe } from '../../lib/cli/serve';
+import { parseAccountSpec, parseServeArgs } from '../../lib/config/serve-options';
 import { lookupUserSync } from '../../lib/peer/users';
 import { runMariadbCli } from '../helpers/clients';
 import { close, tempDir, TempDir } from '../helpers/sockets';
@@ -47,8 +48,8 @@ describe('parseServeArgs', () => {
         '3307',
         '--connect_timeout=5',
         '--plugin-dir=/p',
-        '--plugin-load-add=auth_socket.so',
         '--plugin-load=a.js;b',
+        '--plugin-load-add=auth_socket.so',
         '--account=valerie@localhost:auth_socket:stephanie',
       ]),
     ).toEqual({
@@ -59,9 +60,14 @@ describe('parseServeArgs', () => {
       maxConnections: null,
       serverVersion: null,
       pluginDir: '/p',
-      pluginLoad: ['auth_socket.so', 'a.js', 'b'],
+      pluginLoad: ['a.js', 'b', 'auth_socket.so'],
       accounts: ['valerie@localhost:auth_socket:stephanie'],
+      datadir: null,
+      logError: null,
+      socketMode: null,
     });
+    // As mysqld's: --plugin-load replaces the list so far, --plugin-load-add extends it.
+    expect(parseServeArgs(['--plugin-load-add=x', '--plugin-load=y']).pluginLoad).toEqual(['y']);
   });
 
   it('refuses unknown options, bare words, missing values and bad numbers', () => {
