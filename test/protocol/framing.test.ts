@@ -1,5 +1,6 @@
-// The native packet decoder and the encoder: properties over any payloads and any chunking, and
-// the decoder's memory as V8 sees it.
+// The native packet decoder and the encoder: against frames written by hand around bytes MariaDB
+// really sent, then properties over any payloads and any chunking (round-trips through encodePacket,
+// whose own layout the hand-framed tests pin), and the decoder's memory as V8 sees it.
 import { execFileSync } from 'child_process';
 import path from 'path';
 
@@ -7,6 +8,8 @@ import fc from 'fast-check';
 
 import { errorCode } from '../../lib/errors';
 import { encodePacket, MAX_PHYSICAL_PAYLOAD, PacketDecoder, type MysqlPacket, type PacketDecodeError } from '../../lib/protocol/framing';
+import { MARIADB_GREETING, MARIADB_OK } from './fixtures/captured';
+import { hex } from './wire';
 
 // Encodes payloads as consecutive packets of one exchange, the first carrying `sequenceId`.
 function encodeAll(payloads: Buffer[], sequenceId: number): { stream: Buffer; ids: number[] } {
@@ -124,6 +127,59 @@ describe('encodePacket', () => {
     for (const id of [-1, 256, 1.5, Number.NaN]) {
       expect(() => encodePacket(Buffer.alloc(1), id)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
     }
+  });
+});
+
+// MariaDB's opening exchange as it crossed the socket (fixtures/captured.ts), framed by hand:
+// int<3> payload length, int<1> sequence id, payload.
+const MARIADB_STREAM = Buffer.concat([
+  hex('640000', '00'), // greeting: 100 bytes, sequence id 0
+  MARIADB_GREETING,
+  hex('070000', '02'), // OK: 7 bytes, sequence id 2 (the client's response was 1)
+  MARIADB_OK,
+]);
+
+describe('framing against bytes framed by hand', () => {
+  it("encodePacket frames MariaDB's greeting and OK as MariaDB did", () => {
+    expect(encodePacket(MARIADB_GREETING, 0)).toEqual({ frame: MARIADB_STREAM.subarray(0, 104), nextSequenceId: 1 });
+    expect(encodePacket(MARIADB_OK, 2)).toEqual({ frame: MARIADB_STREAM.subarray(104), nextSequenceId: 3 });
+  });
+
+  it('PacketDecoder cuts a stream framed by hand into its packets, under any chunking', () => {
+    fc.assert(
+      fc.property(cutsArb, (cuts) => {
+        const decoder = new PacketDecoder({ strictSequence: false });
+        const outcome = decodeChunks(decoder, chunk(MARIADB_STREAM, cuts));
+        expect(outcome.code).toBeUndefined();
+        expect(outcome.packets).toEqual([
+          { sequenceId: 0, payload: MARIADB_GREETING },
+          { sequenceId: 2, payload: MARIADB_OK },
+        ]);
+      }),
+      { numRuns: 100 },
+    );
+    // In strict mode the OK's id 2 is refused where 1 is expected.
+    const strict = new PacketDecoder();
+    expect(catchError(() => strict.push(MARIADB_STREAM)).code).toBe('ERR_PACKET_SEQUENCE');
+  });
+
+  it('PacketDecoder joins a payload split by hand into 0xFFFFFF + 1 bytes, ids 250 and 251', () => {
+    const payload = Buffer.alloc(MAX_PHYSICAL_PAYLOAD + 1, 0x61);
+    const stream = Buffer.concat([
+      hex('ffffff', 'fa'), // 16777215 bytes, id 250: more follows
+      payload.subarray(0, MAX_PHYSICAL_PAYLOAD),
+      hex('010000', 'fb'), // 1 byte, id 251: the last piece
+      payload.subarray(MAX_PHYSICAL_PAYLOAD),
+      hex('000000', 'fc'), // an empty packet, id 252: a logical packet of its own
+    ]);
+    const decoder = new PacketDecoder({ sequenceId: 250, maxPayloadSize: 2 * MAX_PHYSICAL_PAYLOAD });
+    const packets = decoder.push(stream);
+    expect(packets.map((p) => [p.sequenceId, p.payload.length])).toEqual([
+      [250, MAX_PHYSICAL_PAYLOAD + 1],
+      [252, 0],
+    ]);
+    expect(packets[0].payload.equals(payload)).toBe(true);
+    expect(decoder.nextSequenceId).toBe(253);
   });
 });
 
