@@ -2,7 +2,7 @@
 // COM_QUERY's text and server/statements/ executes. MySQL's own grammar (sql/sql_yacc.yy) for
 // the account-management, plugin and informational statements of the auth_socket manual page.
 
-/** 'user'@'host'; a host left out is '%', as in MySQL. */
+/** 'user'@'host'; a host left out is '%', and the host is lower-cased, as in MySQL. */
 export interface AccountName {
   user: string;
   host: string;
@@ -24,9 +24,9 @@ export interface UserSpec {
 
 export type Expr =
   | { kind: 'literal'; value: string | number | null }
-  /** @@name, @@global.name, @@session.name (scope null when unqualified) */
+  /** @@name, @@global.name, @@session.name (scope null when unqualified); name lower-cased */
   | { kind: 'variable'; scope: 'global' | 'session' | null; name: string }
-  /** A function call: VERSION(), USER(), CURRENT_USER() (also written without parentheses), ... */
+  /** A function call: VERSION(), USER(), CURRENT_USER() (also written without parentheses), ...; name upper-cased */
   | { kind: 'call'; name: string; args: Expr[] }
   | { kind: 'column'; table: string | null; name: string }
   | { kind: 'star' };
@@ -61,7 +61,8 @@ export type Statement =
   | { type: 'install-plugin'; name: string; soname: string }
   | { type: 'uninstall-plugin'; name: string }
   | { type: 'show-plugins' }
-  | { type: 'select'; items: SelectItem[]; from: TableName | null; where: Condition | null }
+  /** SELECT items [FROM table] [WHERE condition] [LIMIT n] (FROM DUAL: from null) */
+  | { type: 'select'; items: SelectItem[]; from: TableName | null; where: Condition | null; limit: number | null }
   | { type: 'grant'; privileges: Privilege[]; to: AccountName[]; withGrantOption: boolean }
   /** REVOKE privileges [, GRANT OPTION] ON *.* FROM ..., or REVOKE ALL [PRIVILEGES], GRANT OPTION FROM ... */
   | { type: 'revoke'; privileges: Privilege[]; grantOption: boolean; from: AccountName[] }
@@ -69,9 +70,14 @@ export type Statement =
   | { type: 'show-grants'; account: AccountName | null }
   /** SET NAMES charset [COLLATE collation] */
   | { type: 'set-names'; charset: string; collation: string | null }
-  /** SET [SESSION|GLOBAL|@@...] name = value [, ...] */
+  /**
+   * SET [SESSION|GLOBAL|@@...] name = value [, ...]; name lower-cased. A bare name takes the last
+   * GLOBAL/SESSION keyword before it, as in MySQL; a bare word value (OFF, ON, ...) is that string.
+   */
   | { type: 'set'; assignments: Array<{ scope: 'global' | 'session' | null; name: string; value: Expr }> }
   | { type: 'flush-privileges' }
   | { type: 'shutdown' }
-  /** A statement outside this grammar whose first words MySQL knows: answered with 1235. */
+  /** Nothing but comments, whitespace or ';': MySQL answers 1065 (ER_EMPTY_QUERY). */
+  | { type: 'empty' }
+  /** MySQL syntax outside this grammar (other statements, clauses, operators): answered with 1235. */
   | { type: 'unsupported'; text: string };
