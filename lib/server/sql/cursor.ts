@@ -9,7 +9,7 @@ import { syntaxError } from './syntax-error';
 export const UNSUPPORTED: unique symbol = Symbol('unsupported');
 
 /** Deeper nesting (parentheses, calls, NOT) is refused rather than recursed into. */
-export const MAX_DEPTH = 64;
+const MAX_DEPTH = 64;
 
 export class Cursor {
   private readonly tokens: Token[];

@@ -11,7 +11,8 @@ export interface Token {
   /**
    * word, number, hostname: as written; ident (backquoted) and string: unescaped; sysvar: the
    * name after @@ and its scope; punct: the operator (the CLI's \G and \g read as ';');
-   * invalid: an unterminated string, identifier or comment, from its opening to the end.
+   * invalid: an unterminated string, identifier or comment, from its opening to the end, or
+   * the empty place after an @@ that no name follows.
    */
   value: string;
   /** sysvar only: @@global. / @@session. (@@local. is session); null otherwise. */
@@ -24,7 +25,7 @@ export interface Token {
 }
 
 /** /*!NNNNN ... *\/ runs when NNNNN <= this version (8.0.36, the version the server announces by default). */
-export const EXECUTABLE_COMMENT_VERSION = 80036;
+const EXECUTABLE_COMMENT_VERSION = 80036;
 
 const OPERATORS = ['<=>', '<>', '!=', '<=', '>=', ':=', '||', '&&', '<<', '>>'];
 
@@ -225,6 +226,8 @@ class Lexer {
         if (end > i) name = text.slice(i, end);
       }
       if (name !== null) return this.push('sysvar', name, start, end, scope);
+      // MySQL's parser stops at what follows @@ when it is no name.
+      return this.push('invalid', '', i, i);
     }
     this.push('punct', '@', start, start + 1);
     // MY_LEX_USER_END: unless a quote or another '@' follows, a host name does, even an empty one.

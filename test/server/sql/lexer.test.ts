@@ -117,6 +117,8 @@ describe('tokenize', () => {
     expect(brief("a 'ends in \\")).toEqual([['word', 'a'], ['invalid', "'ends in \\"], ['eof', '']]);
     expect(brief('a /* open')).toEqual([['word', 'a'], ['invalid', '/* open'], ['eof', '']]);
     expect(brief('a /*! b')).toEqual([['word', 'a'], ['word', 'b'], ['invalid', ''], ['eof', '']]);
+    // @@ without a name: the parser stops after it.
+    expect(tokenize('@@ x').map((t) => [t.kind, t.start])).toEqual([['invalid', 2], ['word', 3], ['eof', 4]]);
   });
 
   it('counts the lines MySQL counts: between tokens and in comments, not inside strings', () => {

@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { parseStatement, MAX_STATEMENT_LENGTH } from '../../../lib/server/sql/parser';
 import type { ParseError } from '../../../lib/server/sql/syntax-error';
 import type { Statement } from '../../../lib/server/sql/statements';
+import { startMariadb, type MariadbInstance } from '../../helpers/mariadb';
 
 const SEED = fs.readFileSync(path.join(__dirname, '../../../../shared/reference/seed-auth-socket-plugin.txt'), 'utf8');
 const SYNTAX = 'You have an error in your SQL syntax; check the manual that corresponds to your MySQL server version for the right syntax to use';
@@ -335,6 +336,41 @@ describe('1064', () => {
   it('refuses a statement over 1 MiB before reading it', () => {
     const error = parseError(`SELECT '${'x'.repeat(MAX_STATEMENT_LENGTH)}'`);
     expect([error.code, error.near, error.line]).toEqual(['ERR_PARSE', "SELECT '" + 'x'.repeat(72), 1]);
+  });
+});
+
+// MariaDB says "MariaDB server version" where MySQL says "MySQL": compare what follows, the near
+// text and the line, for errors where the two grammars agree.
+describe('1064 as the real MariaDB gives it', () => {
+  let mariadb: MariadbInstance;
+  beforeAll(async () => {
+    mariadb = await startMariadb();
+  }, 60_000);
+  afterAll(() => mariadb?.stop());
+
+  const broken = [
+    'SELECT FROM', 'FOO BAR', 'CREATE USER', "CREATE USER 'a'@'b' IDENTIFIED", "CREATE USER a@b IDENTIFIED WITH 'x' AS", "SELECT 'abc",
+    'SELECT 1\n\nFROM WHERE', "SELECT 'a\nb' FROM WHERE", 'SELECT /* x\ny */ 1 FROM WHERE', 'SELECT 1 -- c\n FROM WHERE', 'SELECT 1 /* unterminated',
+    'SELECT 1; SELECT 2', 'DROP USER a@b c', 'CREATE USER a @ b', "DROP USER 'u' @ 'h'", "INSTALL PLUGIN 'x' SONAME 'y'", 'UNINSTALL PLUGIN',
+    'GRANT ALL TO a', 'GRANT ALL ON *.* TO', 'REVOKE ALL, GRANT OPTION ON *.* FROM a', 'SELECT * AS x', 'SELECT 1 LIMIT 1.5', 'SELECT 1 )',
+    'CREATE USER IF EXISTS a', 'DROP USER IF NOT EXISTS a', 'SET = 1', 'SET NAMES', "SHOW PLUGINS LIKE 'a'", 'SELECT `a` FROM', 'SELECT @@',
+    'SELECT 1 /*! FROM */', 'SHOW GRANTS FOR',
+  ];
+
+  it.each(broken)('%j', async (text) => {
+    const ours = parseError(text);
+    const theirs = await mariadb.query(text).then(
+      () => null,
+      (error: { errno: number; sqlMessage: string }) => error,
+    );
+    expect(theirs?.errno).toBe(1064);
+    const [, theirNear, theirLine] = /near '(.*)' at line (\d+)$/s.exec(theirs!.sqlMessage)!;
+    expect([ours.near, ours.line]).toEqual([theirNear, Number(theirLine)]);
+  });
+
+  it.each(['   ', ';', ' ; '])('%j is empty (1065) to both', async (text) => {
+    expect(parseStatement(text)).toEqual({ type: 'empty' });
+    await expect(mariadb.query(text)).rejects.toMatchObject({ errno: 1065 });
   });
 });
 
