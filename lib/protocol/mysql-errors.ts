@@ -7,7 +7,7 @@ import type { ErrPacket } from './responses';
 interface MysqlError {
   errno: number;
   sqlState: string;
-  /** MySQL's format; each %s takes the next argument. */
+  /** MySQL's format; each %s takes the next argument, %-.Ns at most N characters of it. */
   format: string;
   /** The `code` of the JavaScript error that reports it (client errors: that of what failed). */
   code?: string;
@@ -26,7 +26,7 @@ export const MYSQL_ERRORS = {
   ER_ACCESS_DENIED_ERROR: {
     errno: 1045,
     sqlState: '28000',
-    format: "Access denied for user '%s'@'%s' (using password: %s)",
+    format: "Access denied for user '%-.48s'@'%-.64s' (using password: %s)",
     code: 'ERR_ACCESS_DENIED',
   },
   ER_NOT_SUPPORTED_YET: { errno: 1235, sqlState: '42000', format: "This version of MySQL doesn't yet support '%s'", code: 'ERR_NOT_SUPPORTED_YET' },
@@ -36,29 +36,33 @@ export const MYSQL_ERRORS = {
     format: 'Client does not support authentication protocol requested by server; consider upgrading MySQL client',
     code: 'ERR_AUTH_MODE_NOT_SUPPORTED',
   },
-  ER_PLUGIN_IS_NOT_LOADED: { errno: 1524, sqlState: 'HY000', format: "Plugin '%s' is not loaded", code: 'ERR_PLUGIN_NOT_LOADED' },
+  ER_PLUGIN_IS_NOT_LOADED: { errno: 1524, sqlState: 'HY000', format: "Plugin '%-.192s' is not loaded", code: 'ERR_PLUGIN_NOT_LOADED' },
   // Statements (sql/sql_parse.cc, sql/auth/sql_user.cc, sql/sql_plugin.cc).
   ER_SERVER_SHUTDOWN: { errno: 1053, sqlState: '08S01', format: 'Server shutdown in progress', code: 'ERR_SERVER_SHUTDOWN' },
-  ER_PARSE_ERROR: { errno: 1064, sqlState: '42000', format: "%s near '%s' at line %s", code: 'ERR_PARSE' },
-  ER_UDF_EXISTS: { errno: 1125, sqlState: 'HY000', format: "Function '%s' already exists", code: 'ERR_PLUGIN_EXISTS' },
-  ER_CANT_OPEN_LIBRARY: { errno: 1126, sqlState: 'HY000', format: "Can't open shared library '%s' (errno: %s, %s)", code: 'ERR_PLUGIN_LIBRARY' },
-  ER_CANT_FIND_DL_ENTRY: { errno: 1127, sqlState: 'HY000', format: "Can't find symbol '%s' in library", code: 'ERR_PLUGIN_SYMBOL' },
+  ER_PARSE_ERROR: { errno: 1064, sqlState: '42000', format: "%s near '%-.80s' at line %s", code: 'ERR_PARSE' },
+  ER_ERROR_ON_WRITE: { errno: 1026, sqlState: 'HY000', format: "Error writing file '%s' (errno: %s)", code: 'ERR_WRITE' },
+  ER_UDF_EXISTS: { errno: 1125, sqlState: 'HY000', format: "Function '%-.192s' already exists", code: 'ERR_PLUGIN_EXISTS' },
+  ER_CANT_OPEN_LIBRARY: { errno: 1126, sqlState: 'HY000', format: "Can't open shared library '%-.192s' (errno: %s, %-.128s)", code: 'ERR_PLUGIN_LIBRARY' },
+  ER_CANT_FIND_DL_ENTRY: { errno: 1127, sqlState: 'HY000', format: "Can't find symbol '%-.128s' in library", code: 'ERR_PLUGIN_SYMBOL' },
   ER_NONEXISTING_GRANT: {
     errno: 1141,
     sqlState: '42000',
-    format: "There is no such grant defined for user '%s' on host '%s'",
+    format: "There is no such grant defined for user '%-.48s' on host '%-.64s'",
     code: 'ERR_NO_SUCH_GRANT',
   },
+  ER_UNKNOWN_SYSTEM_VARIABLE: { errno: 1193, sqlState: 'HY000', format: "Unknown system variable '%-.64s'", code: 'ERR_UNKNOWN_VARIABLE' },
   ER_SPECIFIC_ACCESS_DENIED_ERROR: {
     errno: 1227,
     sqlState: '42000',
     format: 'Access denied; you need (at least one of) the %s privilege(s) for this operation',
     code: 'ERR_PRIVILEGE',
   },
-  ER_SP_DOES_NOT_EXIST: { errno: 1305, sqlState: '42000', format: '%s %s does not exist', code: 'ERR_DOES_NOT_EXIST' },
-  ER_CANNOT_USER: { errno: 1396, sqlState: 'HY000', format: 'Operation %s failed for %s', code: 'ERR_CANNOT_USER' },
+  ER_SP_DOES_NOT_EXIST: { errno: 1305, sqlState: '42000', format: '%s %-.192s does not exist', code: 'ERR_DOES_NOT_EXIST' },
+  ER_CANT_CREATE_USER_WITH_GRANT: { errno: 1410, sqlState: '42000', format: 'You are not allowed to create a user with GRANT', code: 'ERR_GRANT_NO_USER' },
+  ER_PLUGIN_DELETE_BUILTIN: { errno: 1619, sqlState: 'HY000', format: 'Built-in plugins cannot be deleted', code: 'ERR_PLUGIN_BUILTIN' },
+  ER_CANNOT_USER: { errno: 1396, sqlState: 'HY000', format: 'Operation %s failed for %.256s', code: 'ERR_CANNOT_USER' },
   ER_INVALID_JSON_TEXT: { errno: 3140, sqlState: '22032', format: 'Invalid JSON text: "%s" at position %s in value for column \'%s\'.', code: 'ERR_INVALID_JSON' },
-  ER_ACCESS_DENIED_NO_PASSWORD_ERROR: { errno: 1698, sqlState: '28000', format: "Access denied for user '%s'@'%s'", code: 'ERR_ACCESS_DENIED' },
+  ER_ACCESS_DENIED_NO_PASSWORD_ERROR: { errno: 1698, sqlState: '28000', format: "Access denied for user '%-.48s'@'%-.64s'", code: 'ERR_ACCESS_DENIED' },
   // Client library errors: no server sends them; the client reports them with SQLSTATE HY000.
   CR_UNKNOWN_ERROR: { errno: 2000, sqlState: 'HY000', format: 'Unknown MySQL error' },
   CR_SERVER_LOST: { errno: 2013, sqlState: 'HY000', format: 'Lost connection to server at %s' },
@@ -78,7 +82,12 @@ export type ServerErrorName = { [K in MysqlErrorName]: (typeof MYSQL_ERRORS)[K] 
 export function mysqlError(name: MysqlErrorName, ...args: string[]): ErrPacket {
   const { errno, sqlState, format } = MYSQL_ERRORS[name];
   let next = 0;
-  return { errno, sqlState, message: format.replace(/%s/g, () => args[next++] ?? '') };
+  // MySQL's precision counts characters, not bytes.
+  const fill = (_: string, precision: string | undefined) => {
+    const arg = args[next++] ?? '';
+    return precision === undefined ? arg : [...arg].slice(0, Number(precision)).join('');
+  };
+  return { errno, sqlState, message: format.replace(/%-?(?:\.(\d+))?s/g, fill) };
 }
 
 export const ER_CON_COUNT_ERROR = MYSQL_ERRORS.ER_CON_COUNT_ERROR.errno;

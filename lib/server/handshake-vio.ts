@@ -48,9 +48,10 @@ export class HandshakeVio extends ServerPluginVio {
     this.channel = channel;
     this.cachedReply = response.authResponse;
     this.clientCanSwitch = (response.capabilities & Capability.PLUGIN_AUTH) !== 0;
-    // A client without CLIENT_PLUGIN_AUTH speaks mysql_native_password; one that has it but
-    // names no plugin named the empty one (so it is asked to switch).
-    this.clientPlugin = this.clientCanSwitch ? (response.clientPluginName ?? '').toLowerCase() : GREETING_PLUGIN.name;
+    // A client without CLIENT_PLUGIN_AUTH, or with it but no plugin name at all, speaks
+    // mysql_native_password (MySQL: "some clients lie"); one that names the empty plugin is asked
+    // to switch.
+    this.clientPlugin = this.clientCanSwitch ? (response.clientPluginName?.toLowerCase() ?? GREETING_PLUGIN.name) : GREETING_PLUGIN.name;
   }
 
   get failure(): unknown {

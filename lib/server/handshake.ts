@@ -111,6 +111,8 @@ async function greet(channel: PacketChannel, options: ResolvedOptions, connectio
  * without it, and a plugin that never settles keeps none of the handshake's state alive.
  */
 function untilAborted<T>(run: () => T | Promise<T>, signal: AbortSignal): Promise<T> {
+  // An abort event never fires again for a signal already aborted.
+  if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
     let pending: { resolve(value: T): void; reject(error: unknown): void } | null = { resolve, reject };
     const onAbort = () => {

@@ -6,15 +6,14 @@
 // grow the server without bound.
 import net from 'net';
 
-import { codedError } from '../errors';
 
 /** The listen queue when listen() names none (MySQL's back_log); the kernel caps it at somaxconn. */
 export const DEFAULT_BACKLOG = 4096;
 
 /**
  * Counts live connections against max_connections. take() answers, for a new connection, whether
- * it may go on ('open'), may go on only as an administrator ('reserved': the one extra slot), or
- * must be refused ('full'); the slot comes back when the socket closes.
+ * it may go on ('open', counted until its socket closes), may go on only as an administrator
+ * ('reserved': the one extra slot, counted likewise), or must be refused ('full', not counted).
  */
 export class ConnectionSlots {
   private live = 0;
@@ -22,10 +21,12 @@ export class ConnectionSlots {
   constructor(private readonly max: number) {}
 
   take(socket: net.Socket): 'open' | 'reserved' | 'full' {
+    // As MySQL's check_and_incr_conn_count: a refused connection is never counted, so a flood of
+    // them cannot keep the administrator's slot taken.
+    if (this.live > this.max) return 'full';
     this.live++;
     socket.once('close', () => this.live--);
-    if (this.live <= this.max) return 'open';
-    return this.live === this.max + 1 ? 'reserved' : 'full';
+    return this.live <= this.max ? 'open' : 'reserved';
   }
 }
 
@@ -49,29 +50,28 @@ export class ByteBudget {
 /**
  * Makes `server.listen()` use `backlog` when the call names none. Node's default (511) filled
  * under a connect flood and legitimate connects failed with EAGAIN; the kernel caps the value at
- * net.core.somaxconn anyway.
+ * net.core.somaxconn anyway. The arguments are read as Node's net.js reads them: a positional
+ * backlog is the second or third argument when it is a number; an options object may carry one;
+ * fd and handle forms take one only positionally.
  */
 export function defaultBacklog(server: net.Server, backlog: number): void {
   const listen = server.listen as (this: net.Server, ...args: unknown[]) => net.Server;
+  const isBacklog = (value: unknown) => typeof value !== 'function' && typeof value !== 'boolean' && Number(value) >= 0;
   server.listen = function (this: net.Server, ...args: unknown[]) {
-    const callback = typeof args[args.length - 1] === 'function' ? [args.pop()] : [];
     const [first, ...rest] = args;
-    if (typeof first === 'object' && first !== null && !(first instanceof net.Server) && !('_handle' in first)) {
-      return listen.call(this, { backlog, ...first }, ...callback);
+    const callback = typeof args[args.length - 1] === 'function' ? [args[args.length - 1]] : [];
+    const named = (args.length > 1 && isBacklog(args[1])) || (args.length > 2 && isBacklog(args[2]));
+    if (named) return listen.apply(this, args);
+    if (typeof first === 'object' && first !== null) {
+      const options = first as net.ListenOptions & { fd?: number; _handle?: unknown };
+      if (options.fd !== undefined || options._handle !== undefined || !('path' in options || 'port' in options)) {
+        return listen.call(this, first, backlog, ...rest);
+      }
+      return listen.call(this, { ...options, backlog: options.backlog || backlog }, ...rest);
     }
-    if (typeof first === 'string') return listen.call(this, first, rest[0] ?? backlog, ...callback);
-    if (typeof first === 'number' || first === undefined) {
-      const host = typeof rest[0] === 'string' ? (rest.shift() as string) : undefined;
-      return listen.call(this, { port: first ?? 0, host, backlog: rest[0] ?? backlog }, ...callback);
-    }
-    return listen.call(this, first, ...rest, ...callback);
+    // A string that is not a number is a pipe (Unix socket) path.
+    if (typeof first === 'string' && !(Number(first) >= 0)) return listen.call(this, first, backlog, ...rest);
+    const host = typeof rest[0] === 'string' ? rest[0] : undefined;
+    return listen.call(this, { port: first ?? 0, host, backlog }, ...callback);
   } as net.Server['listen'];
-}
-
-export function checkLimit(value: number | undefined, fallback: number, max: number, what: string): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value <= 0 || value > max) {
-    throw codedError('ERR_INVALID_ARG_VALUE', `${what} must be an integer from 1 to ${max}`, TypeError);
-  }
-  return value;
 }

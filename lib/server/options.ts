@@ -2,7 +2,7 @@
 // defaults (MySQL's own where MySQL has the setting: connect_timeout, max_connections, back_log).
 import { codedError } from '../errors';
 import { Accounts } from './catalog/accounts';
-import { ByteBudget, checkLimit, DEFAULT_BACKLOG } from './limits';
+import { ByteBudget, DEFAULT_BACKLOG } from './limits';
 import { ServerAuthPlugin } from './plugin';
 import { builtinServerPlugins } from './plugins/builtin';
 import { cachingSha2PasswordPlugin } from './plugins/caching-sha2-password';
@@ -40,6 +40,14 @@ const DEFAULT_MAX_HANDSHAKE_MEMORY = 16 * 1024 * 1024;
 const DEFAULT_SERVER_VERSION = '8.0.36-auth-socket';
 // The packet decoder's own ceiling (1 GiB, MySQL's max_allowed_packet limit).
 const MAX_DECODER_PAYLOAD_SIZE = 1024 * 1024 * 1024;
+
+function checkLimit(value: number | undefined, fallback: number, max: number, what: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value <= 0 || value > max) {
+    throw codedError('ERR_INVALID_ARG_VALUE', `${what} must be an integer from 1 to ${max}`, TypeError);
+  }
+  return value;
+}
 
 export interface ResolvedOptions {
   accounts: Accounts;

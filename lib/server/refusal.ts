@@ -27,6 +27,7 @@ export const REFUSALS = {
   'plugin-not-loaded': 'ER_PLUGIN_IS_NOT_LOADED',
   'too-many-connections': 'ER_CON_COUNT_ERROR',
   'handshake-memory-budget': 'ER_OUT_OF_RESOURCES',
+  'out-of-memory': 'ER_OUT_OF_RESOURCES',
   'unknown-account': LOGIN_FAILED,
   'plugin-refused': LOGIN_FAILED,
   'plugin-error': LOGIN_FAILED,
@@ -102,7 +103,7 @@ export function loginFailed(reason: string, user: string, host: string, password
 const channelReasons: Record<string, FixedReason> = {
   ERR_MALFORMED_PACKET: 'malformed-response',
   ERR_PACKET_TOO_LARGE: 'oversized-packet',
-  ERR_PACKET_ALLOCATION: 'oversized-packet',
+  ERR_PACKET_ALLOCATION: 'out-of-memory',
   ERR_PACKET_SEQUENCE: 'bad-sequence',
   // The server's doing, not the client's: the connections in their handshake hold all allowed.
   ERR_MEMORY_BUDGET: 'handshake-memory-budget',
@@ -134,6 +135,8 @@ export function refuse(socket: net.Socket, channel: PacketChannel, refusal: Refu
     channel.write(buildErr(refusal.err)).then(
       () => {
         channel.detach();
+        // The channel's error listener went with it: a reset during the linger must not crash us.
+        socket.on('error', () => {});
         socket.on('data', () => {});
         const linger = setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS);
         socket.once('close', () => clearTimeout(linger));

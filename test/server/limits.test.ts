@@ -133,6 +133,53 @@ describe('maxConnections (MySQL max_connections)', () => {
     }
   });
 
+  it('connections refused as too many hold no slot: after a flood the admin still gets the extra one', async () => {
+    const { server, socketPath } = await start({ maxConnections: 1, adminAccounts: [`${me}@localhost`] });
+    const held: Client[] = [];
+    try {
+      held.push((await login(socketPath, 'carol')).client);
+      // The extra slot taken, then a flood of refused connections that stay half-open.
+      const reserved = await open(socketPath);
+      held.push(reserved);
+      const flood = await Promise.all(Array.from({ length: 10 }, () => open(socketPath, true)));
+      for (const client of flood) expect(parseErr(client.first)).toEqual(TOO_MANY);
+      held.push(...flood);
+      reserved.socket.destroy();
+      await connectionsDownTo(server, 11);
+      const admin = await login(socketPath, me);
+      expect(isOkPacket(admin.reply)).toBe(true);
+      held.push(admin.client);
+    } finally {
+      for (const client of held) client.socket.destroy();
+      await close(server);
+    }
+  });
+
+  it('survives a refused client that resets the connection before reading its 1040', async () => {
+    const { server, socketPath } = await start({ maxConnections: 1 });
+    const idle = [await open(socketPath), await open(socketPath)];
+    try {
+      // Reset with the ERR unread: the server's side sees ECONNRESET during its linger.
+      // Paused before it connects, so the ERR stays unread in the kernel: closing then resets.
+      const refused = net.connect({ path: socketPath, allowHalfOpen: true });
+      refused.pause();
+      refused.on('error', () => {});
+      await new Promise((resolve) => refused.once('connect', resolve));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      refused.destroy();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      // Still serving (the test process is the server: an unhandled 'error' would have failed it).
+      for (const client of idle) client.socket.destroy();
+      await connectionsDownTo(server, 0);
+      const after = await login(socketPath, me);
+      expect(isOkPacket(after.reply)).toBe(true);
+      after.client.socket.destroy();
+    } finally {
+      for (const client of idle) client.socket.destroy();
+      await close(server);
+    }
+  });
+
   it('a real client reads the 1040 refusal', async () => {
     const { server, socketPath } = await start({ maxConnections: 1, adminAccounts: [] });
     const first = await login(socketPath, 'carol');
@@ -173,6 +220,23 @@ describe('listen backlog', () => {
     await new Promise<void>((resolve) => call(server, resolve));
     try {
       expect(backlogOf((server.address() as net.AddressInfo).port)).toBe(Math.min(4096, somaxconn));
+    } finally {
+      await close(server);
+    }
+  });
+
+  // Every form of listen() Node takes, read as Node reads it (net.js): [call, expected backlog].
+  const forms: Array<[string, (server: net.Server, done: () => void) => void, number]> = [
+    ['listen({ port, host }, 7, cb)', (server, done) => server.listen({ port: 0, host: '127.0.0.1' }, 7, done), 7],
+    ['listen({ port, host, backlog: undefined }, cb)', (server, done) => server.listen({ port: 0, host: '127.0.0.1', backlog: undefined }, done), 4096],
+    ["listen('0', host, cb): a numeric string is a port", (server, done) => (server.listen as (...args: unknown[]) => net.Server)('0', '127.0.0.1', done), 4096],
+    ['listen(port, host, 9, cb)', (server, done) => server.listen(0, '127.0.0.1', 9, done), 9],
+  ];
+  it.each(forms)('%s', async (_form, call, expected) => {
+    const server = createServer({ accounts: accounts() });
+    await new Promise<void>((resolve) => call(server, resolve));
+    try {
+      expect(backlogOf((server.address() as net.AddressInfo).port)).toBe(Math.min(expected, somaxconn));
     } finally {
       await close(server);
     }

@@ -11,11 +11,9 @@ const LIB = path.join(__dirname, '..', '..', 'lib');
 // Handshakes that end with no ERR at all, as MySQL's do: a timeout, a client gone, no transport.
 const CLOSED_WITHOUT_ERR = ['connect-timeout', 'connection-closed', 'no-transport'];
 
+// The handshake's modules (lib/server/*.ts) and the plugins (lib/server/plugins/): where refusals are decided.
 function sources(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const full = path.join(dir, entry.name);
-    return entry.isDirectory() ? sources(full) : entry.name.endsWith('.ts') ? [fs.readFileSync(full, 'utf8')] : [];
-  });
+  return fs.readdirSync(dir).filter((name) => name.endsWith('.ts')).map((name) => fs.readFileSync(path.join(dir, name), 'utf8'));
 }
 
 it('maps each reason to an entry of the error table, or to a failed login', () => {
@@ -27,7 +25,7 @@ it('maps each reason to an entry of the error table, or to a failed login', () =
 
 it('leaves no reason the server code gives unmapped', () => {
   // Reasons are kebab-case words: every one in the server's sources, and auth_socket's own.
-  const server = sources(path.join(LIB, 'server')).join('\n');
+  const server = [...sources(path.join(LIB, 'server')), ...sources(path.join(LIB, 'server', 'plugins'))].join('\n');
   const authSocket = fs.readFileSync(path.join(LIB, 'peer', 'authenticate.ts'), 'utf8');
   const refusals = authSocket.slice(authSocket.indexOf('export type AuthSocketReason'), authSocket.indexOf(';', authSocket.indexOf('export type AuthSocketReason')));
   const found = new Set([...`${server}\n${refusals}`.matchAll(/'([a-z]+(?:-[a-z0-9]+)+)'/g)].map((m) => m[1]));
