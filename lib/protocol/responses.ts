@@ -1,7 +1,7 @@
 // The generic responses: OK, ERR (its message capped as MySQL caps it) and EOF, and an ERR read
 // from the other side as a thrown error (sql/protocol_classic.cc: net_send_ok, net_send_error).
 import { codedError, CodedError } from '../errors';
-import { Capability, ServerStatus } from './constants';
+import { ServerStatus } from './constants';
 import { malformedPacket, PayloadReader, PayloadWriter } from './payload';
 
 const OK_HEADER = 0x00;
@@ -25,7 +25,8 @@ export function buildOk(ok: Partial<OkPacket> = {}, asEof = false): Buffer {
     .lenencInt(ok.lastInsertId ?? 0)
     .int2(ok.statusFlags ?? ServerStatus.AUTOCOMMIT)
     .int2(ok.warnings ?? 0);
-  if (ok.info) writer.string(ok.info);
+  // Length-encoded, as MySQL's net_send_ok stores it (net_store_data) and libmysql reads it.
+  if (ok.info) writer.lenencBytes(ok.info);
   return writer.finish();
 }
 
@@ -33,8 +34,12 @@ export function isOkPacket(payload: Buffer): boolean {
   return payload.length >= 7 && payload[0] === OK_HEADER;
 }
 
-/** Parses an OK packet, or the 0xfe OK that ends a result set under CLIENT_DEPRECATE_EOF. */
-export function parseOk(payload: Buffer, capabilities = 0): OkPacket {
+/**
+ * Parses an OK packet, or the 0xfe OK that ends a result set under CLIENT_DEPRECATE_EOF. The info
+ * is length-encoded with or without CLIENT_SESSION_TRACK (MySQL's net_send_ok writes it so, the
+ * manual's "string<EOF>" notwithstanding); `_capabilities` is kept for callers that pass them.
+ */
+export function parseOk(payload: Buffer, _capabilities = 0): OkPacket {
   const reader = new PayloadReader(payload, 'OK packet');
   const header = reader.int1();
   if (header !== OK_HEADER && header !== EOF_HEADER) throw malformedPacket('OK packet: wrong header');
@@ -43,9 +48,7 @@ export function parseOk(payload: Buffer, capabilities = 0): OkPacket {
   const statusFlags = reader.int2();
   const warnings = reader.int2();
   let info = '';
-  if (reader.remaining > 0) {
-    info = capabilities & Capability.SESSION_TRACK ? reader.lenencString() : reader.restString();
-  }
+  if (reader.remaining > 0) info = reader.lenencString();
   return { affectedRows, lastInsertId, statusFlags, warnings, info };
 }
 
