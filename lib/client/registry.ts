@@ -1,6 +1,6 @@
 // The client plugin registry, as the C client library keeps it (sql-common/client_plugin.cc):
 // register, find, load from a plugin directory, options, init/deinit, env preloading. Which of
-// them a connection may run is lib/client-policy.ts's business.
+// them a connection may run is client/policy.ts's business.
 import fs from 'fs';
 import path from 'path';
 

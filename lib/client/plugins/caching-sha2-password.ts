@@ -1,6 +1,6 @@
 // caching_sha2_password, client half: the SHA-256 scramble first; when the server asks for full
 // authentication, the password in cleartext over a secure transport (Unix socket or TLS), else
-// RSA-encrypted with the server's public key. The math lives in lib/caching-sha2.ts.
+// RSA-encrypted with the server's public key. The math lives in auth/caching-sha2.ts.
 import crypto from 'crypto';
 
 import { encryptCachingSha2Password, FAST_AUTH_SUCCESS, PERFORM_FULL_AUTHENTICATION, REQUEST_PUBLIC_KEY, scrambleCachingSha2Password } from '../../auth/caching-sha2';

@@ -1,5 +1,5 @@
 // mysql_clear_password: the password in cleartext, for servers that must see it (PAM, LDAP).
-// The connection refuses to run it unless the caller enabled it (see lib/client-policy.ts).
+// The connection refuses to run it unless the caller enabled it (see client/policy.ts).
 import { declareClientPlugin } from '../plugin';
 import { sendPasswordInCleartext } from './auth-simple';
 

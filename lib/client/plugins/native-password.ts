@@ -1,4 +1,4 @@
-// mysql_native_password: SHA1 challenge-response (the math lives in lib/native-password.ts).
+// mysql_native_password: SHA1 challenge-response (the math lives in auth/native-password.ts).
 import { declareClientPlugin } from '../plugin';
 import { scrambleNativePassword } from '../../auth/native-password';
 import { CR_ERROR, CR_OK } from '../../auth/vio';

@@ -5,7 +5,7 @@ import { authenticateSocket } from '../../peer/authenticate';
 import { PASSWORD_USED_NO_MENTION } from '../../protocol/mysql-errors';
 import { ServerAuthPlugin } from '../plugin';
 
-/** auth_socket (plugin/auth/auth_socket.cc), step by step; see mysql-auth-facts.md. */
+/** auth_socket (plugin/auth/auth_socket.cc), its steps numbered as there. */
 export const authSocketPlugin: ServerAuthPlugin = {
   name: 'auth_socket',
   clientPluginName: null,

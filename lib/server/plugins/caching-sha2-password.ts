@@ -2,7 +2,7 @@
 // client's SHA-256 scramble against a cache of SHA256(SHA256(password)) filled by earlier full
 // authentications; a full authentication receives the password itself, in cleartext over a
 // secure transport (Unix socket or TLS) or RSA-encrypted over TCP, and checks it against the
-// stored "$A$005$..." hash. The math lives in lib/caching-sha2.ts, shared with the client plugin.
+// stored "$A$005$..." hash. The math lives in auth/caching-sha2.ts, shared with the client plugin.
 import crypto from 'crypto';
 import { promisify } from 'util';
 
