@@ -4,7 +4,7 @@
 // upstream leg a proxy needs.
 import net from 'net';
 
-import { ClientAuthPlugin, ConnectionPluginOptions, isClientAuthResult, MysqlHandle } from './plugin';
+import { ClientAuthPlugin, ConnectionPluginOptions, isClientAuthResult, MysqlHandle, mysqlHandle } from './plugin';
 import { ClientPluginPolicy, clientPluginPolicy, firstClientPlugin, resolveClientPlugin } from './policy';
 import { codedError, CodedError, errorCode } from '../errors';
 import { PacketChannel } from '../transport/packet-channel';
@@ -168,7 +168,7 @@ class ClientPluginVio extends PluginVio {
 }
 
 function handleFor(options: ConnectOptions, greeting: HandshakeV10, policy: ClientPluginPolicy): MysqlHandle & { error?: string } {
-  const handle = {
+  return mysqlHandle({
     user: options.user,
     password: options.password ?? '',
     database: options.database,
@@ -180,12 +180,7 @@ function handleFor(options: ConnectOptions, greeting: HandshakeV10, policy: Clie
     scramble: greeting.authPluginData,
     cleartextPluginEnabled: policy.cleartextEnabled,
     options: Object.freeze({ ...(options.pluginOptions ?? {}) }),
-    error: undefined as string | undefined,
-    setError(message: string) {
-      handle.error = String(message);
-    },
-  };
-  return handle;
+  });
 }
 
 /**

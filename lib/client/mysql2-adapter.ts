@@ -6,7 +6,7 @@
 // writePacket(), or with null when the plugin goes back to reading without writing.
 import net from 'net';
 
-import { ClientAuthPlugin, isClientAuthResult, MysqlHandle } from './plugin';
+import { ClientAuthPlugin, isClientAuthResult, MysqlHandle, mysqlHandle } from './plugin';
 import { assertPluginAllowed, ClientPluginPolicy, clientPluginPolicy } from './policy';
 import { codedError } from '../errors';
 import { CR_OK, CR_OK_HANDSHAKE_COMPLETE, PluginVio } from '../auth/vio';
@@ -90,7 +90,7 @@ class Mysql2BridgeVio extends PluginVio {
 
 function handleFor(connection: Mysql2ConnectionLike, firstPacket: Buffer, policy: ClientPluginPolicy): MysqlHandle & { error?: string } {
   const config = connection.config ?? {};
-  const handle = {
+  return mysqlHandle({
     user: config.user ?? '',
     password: config.password ?? '',
     database: config.database,
@@ -103,12 +103,7 @@ function handleFor(connection: Mysql2ConnectionLike, firstPacket: Buffer, policy
     scramble: firstPacket,
     cleartextPluginEnabled: policy.cleartextEnabled,
     options: {},
-    error: undefined as string | undefined,
-    setError(message: string) {
-      handle.error = String(message);
-    },
-  };
-  return handle;
+  });
 }
 
 function adapt(plugin: ClientAuthPlugin): Mysql2AuthPlugin {

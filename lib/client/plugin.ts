@@ -55,6 +55,18 @@ export interface MysqlHandle {
   setError(message: string): void;
 }
 
+/** A handle over `fields`; what the plugin passes to setError() comes back as `error`. */
+export function mysqlHandle(fields: Omit<MysqlHandle, 'setError'>): MysqlHandle & { error?: string } {
+  const handle = {
+    ...fields,
+    error: undefined as string | undefined,
+    setError(message: string) {
+      handle.error = String(message);
+    },
+  };
+  return handle;
+}
+
 /**
  * The main function. Typed as number so that plain `return cond ? CR_OK : CR_ERROR` compiles; any
  * value other than CR_OK, CR_OK_HANDSHAKE_COMPLETE or CR_ERROR counts as a failure.
