@@ -39,6 +39,7 @@ export const Command = {
   CREATE_DB: 0x05,
   DROP_DB: 0x06,
   REFRESH: 0x07,
+  SHUTDOWN: 0x08,
   STATISTICS: 0x09,
   PROCESS_INFO: 0x0a,
   CONNECT: 0x0b,

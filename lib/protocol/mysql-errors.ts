@@ -41,6 +41,7 @@ export const MYSQL_ERRORS = {
   ER_SERVER_SHUTDOWN: { errno: 1053, sqlState: '08S01', format: 'Server shutdown in progress', code: 'ERR_SERVER_SHUTDOWN' },
   ER_PARSE_ERROR: { errno: 1064, sqlState: '42000', format: "%s near '%-.80s' at line %s", code: 'ERR_PARSE' },
   ER_ERROR_ON_WRITE: { errno: 1026, sqlState: 'HY000', format: "Error writing file '%s' (errno: %s)", code: 'ERR_WRITE' },
+  ER_EMPTY_QUERY: { errno: 1065, sqlState: '42000', format: 'Query was empty', code: 'ERR_EMPTY_QUERY' },
   ER_UDF_EXISTS: { errno: 1125, sqlState: 'HY000', format: "Function '%-.192s' already exists", code: 'ERR_PLUGIN_EXISTS' },
   ER_CANT_OPEN_LIBRARY: { errno: 1126, sqlState: 'HY000', format: "Can't open shared library '%-.192s' (errno: %s, %-.128s)", code: 'ERR_PLUGIN_LIBRARY' },
   ER_CANT_FIND_DL_ENTRY: { errno: 1127, sqlState: 'HY000', format: "Can't find symbol '%-.128s' in library", code: 'ERR_PLUGIN_SYMBOL' },
@@ -50,6 +51,9 @@ export const MYSQL_ERRORS = {
     format: "There is no such grant defined for user '%-.48s' on host '%-.64s'",
     code: 'ERR_NO_SUCH_GRANT',
   },
+  ER_BAD_FIELD_ERROR: { errno: 1054, sqlState: '42S22', format: "Unknown column '%-.192s' in '%-.192s'", code: 'ERR_BAD_FIELD' },
+  ER_NO_TABLES_USED: { errno: 1096, sqlState: 'HY000', format: 'No tables used', code: 'ERR_NO_TABLES' },
+  ER_NO_SUCH_TABLE: { errno: 1146, sqlState: '42S02', format: "Table '%-.192s.%-.192s' doesn't exist", code: 'ERR_NO_SUCH_TABLE' },
   ER_UNKNOWN_SYSTEM_VARIABLE: { errno: 1193, sqlState: 'HY000', format: "Unknown system variable '%-.64s'", code: 'ERR_UNKNOWN_VARIABLE' },
   ER_SPECIFIC_ACCESS_DENIED_ERROR: {
     errno: 1227,

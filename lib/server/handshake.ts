@@ -15,7 +15,8 @@ import { Account } from './catalog/accounts';
 import { GREETING_PLUGIN, HandshakeVio } from './handshake-vio';
 import { resolveOptions, ResolvedOptions, ServerOptions } from './options';
 import { ServerAuthInfo } from './plugin';
-import { HandshakeError, loginFailed, readFailure, Refusal, refusal, refuse } from './refusal';
+import { getPeerCredentials } from '../peer/credentials';
+import { HandshakeError, LoginAttempt, loginFailed, readFailure, Refusal, refusal, refuse } from './refusal';
 
 export interface AuthenticatedConnection {
   /** The user name the client asked for (USER() shows user@host). */
@@ -37,6 +38,8 @@ export interface AuthenticatedConnection {
   connectionId: number;
   /** Bytes the client sent after its last authentication packet, byte-exact and not acted on. */
   leftover: Buffer;
+  /** The peer's process as the kernel recorded it at connect() (Unix-socket peers only). */
+  peer: LoginAttempt['peer'];
 }
 
 const UTF8MB4_GENERAL_CI = 45;
@@ -137,6 +140,7 @@ async function authenticate(
   clientHost: string,
   connectionId: number,
   signal: AbortSignal,
+  attempt: LoginAttempt,
 ): Promise<AuthenticatedConnection> {
   const scramble = newScramble();
   const response = await greet(channel, options, connectionId, scramble);
@@ -144,6 +148,7 @@ async function authenticate(
   // As MySQL: a user name that starts and ends with a single quote is taken without them.
   const quoted = response.user.length > 1 && response.user.startsWith("'") && response.user.endsWith("'");
   const user = quoted ? response.user.slice(1, -1) : response.user;
+  attempt.user = user;
 
   // An unknown user gets a decoy account that no proof can pass, so the exchange looks the same
   // as for a wrong password (MySQL's decoy_user).
@@ -159,7 +164,8 @@ async function authenticate(
   if (!(response.capabilities & Capability.PLUGIN_AUTH) && account.plugin.toLowerCase() !== GREETING_PLUGIN.name) {
     throw refusal('client-lacks-plugin-auth');
   }
-  const plugin = options.plugins.get(account.plugin.toLowerCase());
+  attempt.plugin = account.plugin;
+  const plugin = options.plugins.get(account.plugin);
   if (plugin === undefined) throw refusal('plugin-not-loaded', undefined, account.plugin);
 
   const info: ServerAuthInfo = {
@@ -186,6 +192,7 @@ async function authenticate(
     pluginError = error;
   } finally {
     vio.close();
+    attempt.osUser = info.externalUser;
   }
   // A failed exchange decides, whatever the plugin made of it.
   pluginError = vio.failure ?? pluginError;
@@ -216,6 +223,7 @@ async function authenticate(
     connectAttributes: response.connectAttributes,
     connectionId,
     leftover: Buffer.alloc(0),
+    peer: attempt.peer,
   };
 }
 
@@ -251,6 +259,7 @@ export async function acceptWith(
     throw new HandshakeError('ERR_CONNECTION_CLOSED', null, null, 'no-transport', 'the socket is neither a connected Unix-domain nor TCP socket');
   }
   const channel = new PacketChannel(socket, { maxPayloadSize: options.maxHandshakePacketSize, budget: options.handshakeMemory });
+  const attempt: LoginAttempt = { user: null, host: clientHost, plugin: null, osUser: null, peer: peerOf(socket) };
   // Aborted when the handshake ends, however it ends: plugins see it as info.signal.
   const controller = new AbortController();
   const ended = new Promise<never>((_resolve, reject) =>
@@ -263,7 +272,7 @@ export async function acceptWith(
     socket.destroy();
   }, options.connectTimeout);
   try {
-    const connection = await Promise.race([authenticate(socket, channel, options, clientHost, connectionId, controller.signal), ended]);
+    const connection = await Promise.race([authenticate(socket, channel, options, clientHost, connectionId, controller.signal, attempt), ended]);
     // MySQL's extra connection is for administrators, decided once the account is known.
     if (slot === 'reserved' && !options.adminAccounts.has(`${connection.account.user}@${connection.account.host}`)) {
       throw refusal('too-many-connections');
@@ -271,15 +280,31 @@ export async function acceptWith(
     await Promise.race([channel.write(buildOk({ statusFlags: ServerStatus.AUTOCOMMIT })), ended]);
     return { connection, channel };
   } catch (error) {
-    if (error instanceof HandshakeError) throw error;
-    const refused = error instanceof Refusal ? error : readFailure(error);
-    if (refused instanceof Refusal) throw await refuse(socket, channel, refused);
-    socket.destroy();
-    throw new HandshakeError('ERR_CONNECTION_CLOSED', null, null, 'connection-closed', 'the client went away during the handshake', { cause: error });
+    throw Object.assign(await handshakeError(socket, channel, error), { attempt });
   } finally {
     clearTimeout(timer);
     socket.off('close', onClose);
     if (!controller.signal.aborted) abort(controller, codedError('ERR_HANDSHAKE_OVER', 'the handshake is over'));
+  }
+}
+
+// The error a failed handshake ends with, its ERR written first when it is a refusal.
+async function handshakeError(socket: net.Socket, channel: PacketChannel, error: unknown): Promise<HandshakeError> {
+  if (error instanceof HandshakeError) return error;
+  const refused = error instanceof Refusal ? error : readFailure(error);
+  if (refused instanceof Refusal) return refuse(socket, channel, refused);
+  socket.destroy();
+  return new HandshakeError('ERR_CONNECTION_CLOSED', null, null, 'connection-closed', 'the client went away during the handshake', { cause: error });
+}
+
+/** The kernel's record of a Unix-socket peer; null for TCP or when the kernel has none. */
+function peerOf(socket: net.Socket): LoginAttempt['peer'] {
+  if (vioInfoOf(socket).protocol !== VioProtocol.SOCKET) return null;
+  try {
+    const { pid, uid, gid } = getPeerCredentials(socket);
+    return { pid, uid, gid };
+  } catch {
+    return null;
   }
 }
 

@@ -7,25 +7,39 @@ import { AuthenticatedConnection, acceptWith, handOver } from './handshake';
 import { ConnectionSlots, defaultBacklog } from './limits';
 import { resolveOptions, ServerOptions } from './options';
 import { HandshakeError, refusal, refuse } from './refusal';
-import { serveSession } from './session/session';
+import { serveSession, SessionEnvironment } from './session/session';
 import { PacketChannel } from '../transport/packet-channel';
 
 export interface AuthServer extends net.Server {
   on(event: 'session', listener: (socket: net.Socket, connection: AuthenticatedConnection) => void): this;
   on(event: 'refuse', listener: (error: HandshakeError, socket: net.Socket) => void): this;
+  on(event: 'login', listener: (connection: AuthenticatedConnection) => void): this;
+  on(event: 'shutdown', listener: (connection: AuthenticatedConnection) => void): this;
   on(event: string, listener: (...args: any[]) => void): this; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
 /**
- * A net.Server that authenticates every connection. After success it serves a minimal session
- * (COM_QUIT, COM_PING, COM_INIT_DB, a few SELECTs), unless a 'session' listener is attached: then
- * the listener gets the socket and the connection (with its `leftover`) and owns both.
- * Every refusal is emitted as 'refuse'. Connections past maxConnections + 1 get 1040 in place of
- * the greeting, as MySQL's; listen() without a backlog uses options.backlog.
+ * A net.Server that authenticates every connection and emits 'login' for each success and
+ * 'refuse' for each refusal. After a login it serves the session (server/session: account and
+ * plugin statements, SHOW, the clients' start-up SELECTs), unless a 'session' listener is
+ * attached: then the listener gets the socket and the connection (with its `leftover`) and owns
+ * both. A SHUTDOWN by an account holding ALL emits 'shutdown' (refused when nothing listens).
+ * Connections past maxConnections + 1 get 1040 in place of the greeting, as MySQL's; listen()
+ * without a backlog uses options.backlog.
  */
 export function createServer(options: ServerOptions): AuthServer {
   const resolved = resolveOptions(options);
   const slots = new ConnectionSlots(resolved.maxConnections);
+  const started = Date.now();
+  let sessions = 0;
+  let questions = 0;
+  const environment = (connection: AuthenticatedConnection): SessionEnvironment => ({
+    catalog: resolved.catalog,
+    variables: { max_connections: resolved.maxConnections, connect_timeout: Math.ceil(resolved.connectTimeout / 1000), ...resolved.variables },
+    requestShutdown: () => server.emit('shutdown', connection),
+    question: () => void questions++,
+    status: () => ({ uptimeSeconds: Math.floor((Date.now() - started) / 1000), threads: sessions, questions }),
+  });
   const server = net.createServer((socket) => {
     const slot = slots.take(socket);
     const handshake =
@@ -37,8 +51,11 @@ export function createServer(options: ServerOptions): AuthServer {
     handshake.then(
       ({ connection, channel }) => {
         const authenticated = handOver(socket, connection, channel);
-        if (server.listenerCount('session') > 0) server.emit('session', socket, authenticated);
-        else serveSession(socket, authenticated, resolved.serverVersion);
+        server.emit('login', authenticated);
+        if (server.listenerCount('session') > 0) return void server.emit('session', socket, authenticated);
+        sessions++;
+        socket.once('close', () => sessions--);
+        serveSession(socket, authenticated, resolved.serverVersion, environment(authenticated));
       },
       (error: HandshakeError) => server.emit('refuse', error, socket),
     );

@@ -2,6 +2,8 @@
 // defaults (MySQL's own where MySQL has the setting: connect_timeout, max_connections, back_log).
 import { codedError } from '../errors';
 import { Accounts } from './catalog/accounts';
+import { Catalog } from './catalog/catalog';
+import { ServerPlugins } from './catalog/plugins';
 import { ByteBudget, DEFAULT_BACKLOG } from './limits';
 import { ServerAuthPlugin } from './plugin';
 import { builtinServerPlugins } from './plugins/builtin';
@@ -9,6 +11,14 @@ import { cachingSha2PasswordPlugin } from './plugins/caching-sha2-password';
 
 export interface ServerOptions {
   accounts: Accounts;
+  /**
+   * Accounts and plugins kept in a datadir (what `auth-socket serve` passes; its accounts are
+   * `accounts`). Without it the server keeps an in-memory catalog over `accounts` and `plugins`,
+   * which account and plugin statements change for the life of the server.
+   */
+  catalog?: Catalog;
+  /** System variables the session answers beyond its own (@@socket, @@port, @@datadir, @@plugin_dir...). */
+  variables?: Readonly<Record<string, string | number | null>>;
   /** Extra server plugins beside the built-in ones (a plugin with a built-in's name replaces it). */
   plugins?: ServerAuthPlugin[];
   /** MySQL's connect_timeout, in ms: the whole handshake must finish within it. Default 10 s. */
@@ -51,7 +61,9 @@ function checkLimit(value: number | undefined, fallback: number, max: number, wh
 
 export interface ResolvedOptions {
   accounts: Accounts;
-  plugins: Map<string, ServerAuthPlugin>;
+  plugins: ServerPlugins;
+  catalog: Catalog;
+  variables: Readonly<Record<string, string | number | null>>;
   connectTimeout: number;
   serverVersion: string;
   maxHandshakePacketSize: number;
@@ -61,16 +73,16 @@ export interface ResolvedOptions {
   backlog: number;
 }
 
-function pluginTable(extra: ServerAuthPlugin[] | undefined): Map<string, ServerAuthPlugin> {
-  const table = new Map<string, ServerAuthPlugin>();
-  for (const plugin of [...builtinServerPlugins, cachingSha2PasswordPlugin, ...(extra ?? [])]) {
+// The in-memory catalog of a server given no datadir: the built-in plugins, then the caller's
+// (one with a built-in's name replaces it).
+function memoryCatalog(accounts: Accounts, extra: ServerAuthPlugin[] | undefined): Catalog {
+  const plugins = [...builtinServerPlugins, cachingSha2PasswordPlugin, ...(extra ?? [])];
+  for (const plugin of plugins) {
     if (typeof plugin?.name !== 'string' || typeof plugin.authenticate !== 'function') {
       throw codedError('ERR_INVALID_ARG_VALUE', 'a server plugin needs a name and an authenticate function', TypeError);
     }
-    // Plugin names are case-insensitive in MySQL.
-    table.set(plugin.name.toLowerCase(), plugin);
   }
-  return table;
+  return new Catalog(accounts, new ServerPlugins(null, plugins), null);
 }
 
 function accountNames(names: readonly string[] | undefined): ReadonlySet<string> {
@@ -89,9 +101,15 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
   if (typeof serverVersion !== 'string' || serverVersion.includes('\0')) {
     throw codedError('ERR_INVALID_ARG_VALUE', 'serverVersion must be a string without NUL', TypeError);
   }
+  if (options.catalog !== undefined && options.catalog.accounts !== options.accounts) {
+    throw codedError('ERR_INVALID_ARG_VALUE', "options.accounts must be the catalog's accounts", TypeError);
+  }
+  const catalog = options.catalog ?? memoryCatalog(options.accounts, options.plugins);
   return {
-    accounts: options.accounts,
-    plugins: pluginTable(options.plugins),
+    accounts: catalog.accounts,
+    plugins: catalog.plugins,
+    catalog,
+    variables: { ...options.variables },
     // setTimeout's own limit.
     connectTimeout: checkLimit(options.connectTimeout, DEFAULT_CONNECT_TIMEOUT_MS, 0x7fffffff, 'connectTimeout'),
     serverVersion,

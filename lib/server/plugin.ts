@@ -39,6 +39,11 @@ export interface ServerAuthPlugin {
   name: string;
   /** The client plugin it needs; null accepts any client plugin (no AuthSwitchRequest). */
   clientPluginName: string | null;
+  /** What SHOW PLUGINS and INFORMATION_SCHEMA.PLUGINS show of it (st_mysql_plugin's members). */
+  version?: string;
+  author?: string;
+  description?: string;
+  license?: string;
   /** Authenticates one connection; returns a CR_* code (CR_OK or CR_OK_HANDSHAKE_COMPLETE to accept). */
   authenticate(vio: ServerPluginVio, info: ServerAuthInfo): CrCode | Promise<CrCode>;
 }

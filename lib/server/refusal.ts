@@ -56,6 +56,20 @@ export type HandshakeErrorCode =
   | 'ERR_TOO_MANY_CONNECTIONS'
   | 'ERR_OUT_OF_RESOURCES';
 
+/** What the server knew of a login when it decided on it: the error log's line. */
+export interface LoginAttempt {
+  /** The user name the client asked for; null before its response was read. */
+  user: string | null;
+  /** 'localhost' for Unix-socket peers, the IP for TCP. */
+  host: string;
+  /** The account's plugin; null before an account was found. */
+  plugin: string | null;
+  /** The OS user the kernel names for the peer, when a plugin looked it up (auth_socket). */
+  osUser: string | null;
+  /** The peer's process as the kernel recorded it at connect() (Unix-socket peers only). */
+  peer: { pid: number; uid: number; gid: number } | null;
+}
+
 /** A refused handshake: the ERR packet (errno, sqlState) was written first; null when none was sent. */
 export class HandshakeError extends Error {
   constructor(
@@ -70,6 +84,9 @@ export class HandshakeError extends Error {
     super(message, options);
     this.name = 'HandshakeError';
   }
+
+  /** What the server knew of the login when it refused (set by the server; null for acceptConnection's callers' own errors). */
+  attempt: LoginAttempt | null = null;
 }
 
 /** A refusal decided inside the handshake: the ERR to send, why, and the HandshakeError code. */

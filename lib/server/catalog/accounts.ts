@@ -135,6 +135,12 @@ export class Accounts {
     return [...this.byKey.values()];
   }
 
+  /** Puts back the accounts list() returned (a change that could not be made durable is undone). */
+  restore(accounts: readonly Account[]): void {
+    this.byKey.clear();
+    for (const account of accounts) this.byKey.set(Accounts.key(account.user, account.host), account);
+  }
+
   /** GRANT / REVOKE: replaces an account's global privileges; ERR_NO_SUCH_ACCOUNT when it does not exist. */
   setPrivileges(user: string, host: string, privileges: readonly Privilege[], grantOption: boolean): Account {
     const current = this.get(user, host);

@@ -21,6 +21,10 @@ function sameBytes(a: Buffer, b: Buffer): boolean {
 export const authSimpleServerPlugin: ServerAuthPlugin = {
   name: 'auth_simple',
   clientPluginName: 'auth_simple',
+  version: '1.0',
+  author: 'auth-socket',
+  description: "The manual's auth_simple: the password in clear, NUL-terminated",
+  license: 'MIT',
   async authenticate(vio, info) {
     const packet = await vio.readPacket();
     const nul = packet.indexOf(0);

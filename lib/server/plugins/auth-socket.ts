@@ -9,6 +9,10 @@ import { ServerAuthPlugin } from '../plugin';
 export const authSocketPlugin: ServerAuthPlugin = {
   name: 'auth_socket',
   clientPluginName: null,
+  version: '1.0',
+  author: 'Sergei Golubchik',
+  description: 'Unix Socket based authentication',
+  license: 'GPL',
   async authenticate(vio, info) {
     // 1. Without a parsed user name the handshake response is still to be read (and ignored).
     if (info.userName === null) await vio.readPacket();

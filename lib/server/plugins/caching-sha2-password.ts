@@ -80,6 +80,10 @@ export function createCachingSha2PasswordPlugin(options: CachingSha2PasswordPlug
   return {
     name: 'caching_sha2_password',
     clientPluginName: 'caching_sha2_password',
+    version: '1.0',
+    author: 'Oracle Corporation',
+    description: 'Caching sha2 authentication',
+    license: 'GPL',
     async authenticate(vio, info) {
       // As MySQL: send the scramble (already carried by the greeting when nothing was switched).
       await vio.writePacket(Buffer.concat([vio.scramble, Buffer.of(0)]));

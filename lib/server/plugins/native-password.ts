@@ -9,6 +9,10 @@ import { ServerAuthPlugin } from '../plugin';
 export const mysqlNativePasswordPlugin: ServerAuthPlugin = {
   name: 'mysql_native_password',
   clientPluginName: 'mysql_native_password',
+  version: '1.1',
+  author: 'Oracle Corporation',
+  description: 'Native MySQL authentication',
+  license: 'GPL',
   async authenticate(vio, info) {
     // As MySQL: send the scramble (already carried by the greeting when nothing was switched).
     await vio.writePacket(Buffer.concat([vio.scramble, Buffer.of(0)]));

@@ -1,128 +1,106 @@
-// The minimal command phase that follows a successful handshake, so real clients (mysql CLI,
-// mysql2, the mariadb connector) can log in, ask who they are, and quit. It answers only what it
-// knows; every other statement or command gets MySQL's ER_NOT_SUPPORTED_YET.
+// The command phase after a successful handshake (sql/sql_parse.cc: do_command / dispatch_command):
+// one command at a time, in order. COM_QUERY runs the statements server/statements/ answers
+// (account and plugin administration, SHOW, the SELECTs clients send at start and for `status`);
+// COM_PING, COM_INIT_DB, COM_STATISTICS and COM_SHUTDOWN serve mysqladmin; COM_QUIT ends it.
+// Every other command gets MySQL's ER_NOT_SUPPORTED_YET.
 import net from 'net';
+import os from 'os';
 
-import { PacketChannel } from '../../transport/packet-channel';
-import { BINARY_CHARSET, ColumnFlag, ColumnType, Command } from '../../protocol/constants';
-import { buildErr, buildOk } from '../../protocol/responses';
-import { buildTextResultSet, ColumnDefinition } from '../../protocol/result-set';
+import { Command } from '../../protocol/constants';
 import { notSupportedYet } from '../../protocol/mysql-errors';
+import { buildErr, buildOk } from '../../protocol/responses';
+import { PacketChannel } from '../../transport/packet-channel';
+import { Accounts } from '../catalog/accounts';
+import { Catalog } from '../catalog/catalog';
+import { ServerPlugins } from '../catalog/plugins';
 import type { AuthenticatedConnection } from '../handshake';
+import { builtinServerPlugins } from '../plugins/builtin';
+import { StatementContext, Value } from '../statements/context';
+import { execute } from '../statements/dispatch';
 
-const UTF8MB4_GENERAL_CI = 45;
 const VERSION_COMMENT = 'auth-socket server';
-// Long statements are cut in the 1235 message, as MySQL cuts them in its own messages.
-const MAX_QUOTED_STATEMENT = 64;
-// Every statement we answer is short; longer ones are not parsed at all (bounded regex work).
-const MAX_ANSWERED_STATEMENT = 1024;
 
-type Value = { kind: 'integer'; text: string } | { kind: 'string'; text: string | null };
-
-interface SessionState {
-  connection: AuthenticatedConnection;
-  serverVersion: string;
-  database: string | null;
+/** What a session shares with its server. */
+export interface SessionEnvironment {
+  catalog: Catalog;
+  /** System variables beyond the session's own (@@socket, @@port, @@datadir, @@plugin_dir, @@max_connections...). */
+  variables: Readonly<Record<string, Value>>;
+  /** SHUTDOWN and COM_SHUTDOWN by a privileged account; false when the server cannot be shut down so. */
+  requestShutdown(): boolean;
+  /** Counts a statement, for status(). */
+  question(): void;
+  /** What COM_STATISTICS (mysqladmin status) reports. */
+  status(): { uptimeSeconds: number; threads: number; questions: number };
 }
 
-// The expressions a SELECT list may hold, by their upper-cased text with spaces removed.
-const expressions: Record<string, (state: SessionState) => Value> = {
-  'USER()': ({ connection }) => ({ kind: 'string', text: `${connection.user}@${connection.host}` }),
-  'SESSION_USER()': ({ connection }) => ({ kind: 'string', text: `${connection.user}@${connection.host}` }),
-  'SYSTEM_USER()': ({ connection }) => ({ kind: 'string', text: `${connection.user}@${connection.host}` }),
-  'CURRENT_USER()': ({ connection }) => ({ kind: 'string', text: `${connection.account.user}@${connection.account.host}` }),
-  CURRENT_USER: ({ connection }) => ({ kind: 'string', text: `${connection.account.user}@${connection.account.host}` }),
-  '@@EXTERNAL_USER': ({ connection }) => ({ kind: 'string', text: connection.externalUser }),
-  '@@VERSION_COMMENT': () => ({ kind: 'string', text: VERSION_COMMENT }),
-  '@@VERSION': ({ serverVersion }) => ({ kind: 'string', text: serverVersion }),
-  'DATABASE()': ({ database }) => ({ kind: 'string', text: database }),
-  'SCHEMA()': ({ database }) => ({ kind: 'string', text: database }),
-  'CONNECTION_ID()': ({ connection }) => ({ kind: 'integer', text: String(connection.connectionId) }),
-};
-
-function evaluate(expression: string, state: SessionState): Value | null {
-  if (/^-?\d{1,18}$/.test(expression)) return { kind: 'integer', text: String(BigInt(expression)) };
-  const quoted = /^'([^'\\]*)'$/.exec(expression);
-  if (quoted) return { kind: 'string', text: quoted[1] };
-  const known = expressions[expression.replace(/\s+/g, '').toUpperCase()];
-  return known ? known(state) : null;
-}
-
-/** Splits a SELECT list at top-level commas (none of ours nest, but quotes and calls may). */
-function splitSelectList(list: string): string[] | null {
-  const items: string[] = [];
-  let depth = 0;
-  let quoted = false;
-  let start = 0;
-  for (let i = 0; i < list.length; i++) {
-    const c = list[i];
-    if (c === "'") quoted = !quoted;
-    else if (!quoted && c === '(') depth++;
-    else if (!quoted && c === ')') depth--;
-    else if (!quoted && depth === 0 && c === ',') {
-      items.push(list.slice(start, i).trim());
-      start = i + 1;
-    }
-    if (depth < 0) return null;
-  }
-  if (quoted || depth !== 0) return null;
-  items.push(list.slice(start).trim());
-  return items;
-}
-
-function column(name: string, value: Value): ColumnDefinition {
-  const integer = value.kind === 'integer';
+// The session variables clients ask for at start; the server's own come on top of them.
+function systemVariables(connection: AuthenticatedConnection, serverVersion: string, server: Readonly<Record<string, Value>>): Record<string, Value> {
+  const charset = 'utf8mb4';
   return {
-    schema: '',
-    table: '',
-    orgTable: '',
-    name,
-    orgName: '',
-    characterSet: integer ? BINARY_CHARSET : UTF8MB4_GENERAL_CI,
-    columnLength: integer ? 21 : Math.max(1, Buffer.byteLength(value.text ?? '')) * 4,
-    type: integer ? ColumnType.LONGLONG : ColumnType.VAR_STRING,
-    flags: integer ? ColumnFlag.NOT_NULL | ColumnFlag.BINARY : 0,
-    decimals: integer ? 0 : 31,
+    version: serverVersion,
+    version_comment: VERSION_COMMENT,
+    external_user: connection.externalUser,
+    hostname: os.hostname(),
+    character_set_client: charset,
+    character_set_connection: charset,
+    character_set_results: charset,
+    character_set_server: charset,
+    character_set_database: charset,
+    collation_connection: 'utf8mb4_general_ci',
+    collation_server: 'utf8mb4_general_ci',
+    collation_database: 'utf8mb4_general_ci',
+    max_allowed_packet: 16 * 1024 * 1024,
+    autocommit: 1,
+    sql_mode: '',
+    time_zone: 'SYSTEM',
+    system_time_zone: 'UTC',
+    lower_case_table_names: 0,
+    transaction_isolation: 'REPEATABLE-READ',
+    tx_isolation: 'REPEATABLE-READ',
+    wait_timeout: 28800,
+    interactive_timeout: 28800,
+    net_write_timeout: 60,
+    net_read_timeout: 30,
+    license: 'MIT',
+    default_authentication_plugin: 'caching_sha2_password',
+    have_ssl: 'DISABLED',
+    ...server,
   };
 }
 
-/** A result set for the SELECTs we know, or null for anything else. */
-function answerSelect(sql: string, state: SessionState): Buffer[] | null {
-  if (sql.length > MAX_ANSWERED_STATEMENT) return null;
-  const statement = /^select\s+(.+?)(?:\s+limit\s+(\d+))?$/is.exec(sql.trim().replace(/;\s*$/, '').trim());
-  if (!statement) return null;
-  const items = splitSelectList(statement[1]);
-  if (items === null) return null;
-  const columns: ColumnDefinition[] = [];
-  const row: Array<string | null> = [];
-  for (const item of items) {
-    // expression [AS] alias, the alias a plain or back-quoted identifier
-    const aliased = /^(.+?)(?:\s+as)?\s+(`[^`]+`|[A-Za-z_][A-Za-z0-9_]*)$/is.exec(item);
-    let value = evaluate(item, state);
-    let name = item;
-    if (value === null && aliased) {
-      value = evaluate(aliased[1].trim(), state);
-      name = aliased[2].replace(/^`|`$/g, '');
-    }
-    if (value === null) return null;
-    columns.push(column(name, value));
-    row.push(value.text);
-  }
-  const rows = statement[2] !== undefined && Number(statement[2]) === 0 ? [] : [row];
-  return buildTextResultSet(columns, rows, state.connection.capabilities);
-}
-
-function quoteStatement(sql: string): string {
-  return sql.length > MAX_QUOTED_STATEMENT ? `${sql.slice(0, MAX_QUOTED_STATEMENT)}...` : sql;
+// A session of a server that was given no environment: an in-memory catalog over the accounts it
+// logged in with, which nobody can shut down.
+function standalone(connection: AuthenticatedConnection): SessionEnvironment {
+  const accounts = new Accounts();
+  accounts.create(connection.account);
+  const started = Date.now();
+  let questions = 0;
+  return {
+    catalog: new Catalog(accounts, new ServerPlugins(null, builtinServerPlugins), null),
+    variables: {},
+    requestShutdown: () => false,
+    question: () => void questions++,
+    status: () => ({ uptimeSeconds: Math.floor((Date.now() - started) / 1000), threads: 1, questions }),
+  };
 }
 
 /**
  * Serves commands on a socket that acceptConnection() authenticated, starting with its leftover
  * bytes, until COM_QUIT, the client closing, or a packet error (which closes the connection).
- * Commands are handled one at a time, in order.
  */
-export async function serveSession(socket: net.Socket, connection: AuthenticatedConnection, serverVersion: string): Promise<void> {
-  const state: SessionState = { connection, serverVersion, database: connection.database };
+export async function serveSession(
+  socket: net.Socket,
+  connection: AuthenticatedConnection,
+  serverVersion: string,
+  environment: SessionEnvironment = standalone(connection),
+): Promise<void> {
+  const ctx: StatementContext = {
+    connection,
+    catalog: environment.catalog,
+    variables: systemVariables(connection, serverVersion, environment.variables),
+    database: connection.database,
+    requestShutdown: environment.requestShutdown,
+  };
   try {
     if (connection.leftover.length > 0) {
       // A client that already closed its side cannot be answered (our side was ended with it).
@@ -137,23 +115,29 @@ export async function serveSession(socket: net.Socket, connection: Authenticated
       const command = packet.length > 0 ? packet[0] : -1;
       const body = packet.subarray(1);
       if (command === Command.QUIT) break;
+      let reply: Buffer[];
       if (command === Command.PING) {
-        await channel.write(buildOk());
+        reply = [buildOk()];
       } else if (command === Command.INIT_DB) {
-        state.database = body.toString('utf8');
-        await channel.write(buildOk());
+        ctx.database = body.toString('utf8');
+        reply = [buildOk()];
       } else if (command === Command.QUERY) {
-        const sql = body.toString('utf8');
-        const result = answerSelect(sql, state);
-        if (result === null) {
-          await channel.write(buildErr(notSupportedYet(quoteStatement(sql))));
-        } else {
-          for (const payload of result) await channel.write(payload);
-        }
+        environment.question();
+        reply = await execute(body.toString('utf8'), ctx);
+      } else if (command === Command.STATISTICS) {
+        const { uptimeSeconds, threads, questions } = environment.status();
+        const perSecond = (questions / Math.max(uptimeSeconds, 1)).toFixed(3);
+        // A bare string, not an OK: what mysqladmin status prints.
+        reply = [
+          Buffer.from(`Uptime: ${uptimeSeconds}  Threads: ${threads}  Questions: ${questions}  Slow queries: 0  Opens: 0  Open tables: 0  Queries per second avg: ${perSecond}`),
+        ];
+      } else if (command === Command.SHUTDOWN) {
+        reply = await execute('SHUTDOWN', ctx);
       } else {
         const what = command < 0 ? 'an empty command' : `command 0x${command.toString(16).padStart(2, '0')}`;
-        await channel.write(buildErr(notSupportedYet(what)));
+        reply = [buildErr(notSupportedYet(what))];
       }
+      for (const payload of reply) await channel.write(payload);
     }
     socket.end();
   } catch {

@@ -1,0 +1,111 @@
+// CREATE USER, ALTER USER, DROP USER and SHOW CREATE USER (sql/auth/sql_user.cc): each statement
+// all or nothing, MySQL's 1396 naming every account it failed for, the change durable before
+// its OK. An account's plugin must be loaded when it is named (1524), as in MySQL.
+import { AccountSpec } from '../catalog/accounts';
+import { AccountName, Statement, UserSpec } from '../sql/statements';
+import { SqlError, sqlError } from '../sql-error';
+import { ok, quotedAccount, Reply, requirePrivilege, resultSet, StatementContext } from './context';
+
+/** MySQL 8's default_authentication_plugin: the plugin of an account created with none named. */
+const DEFAULT_PLUGIN = 'caching_sha2_password';
+
+type Of<T extends Statement['type']> = Extract<Statement, { type: T }>;
+
+// The plugin's own name for it; 1524 when no such plugin is loaded.
+function loadedPlugin(ctx: StatementContext, name: string): string {
+  const plugin = ctx.catalog.plugins.get(name);
+  if (plugin === undefined) throw sqlError('ER_PLUGIN_IS_NOT_LOADED', name);
+  return plugin.name;
+}
+
+// The account row a CREATE or ALTER makes of `spec`; `plugin` is the plugin kept when none is named.
+function rowOf(ctx: StatementContext, { account: { user, host }, auth }: UserSpec, plugin: string): AccountSpec {
+  if (auth === null || auth.kind === 'password') {
+    return { user, host, plugin: loadedPlugin(ctx, plugin), password: auth?.password };
+  }
+  if (auth.kind === 'plugin-password') return { user, host, plugin: loadedPlugin(ctx, auth.plugin), password: auth.password };
+  return { user, host, plugin: loadedPlugin(ctx, auth.plugin), authenticationString: auth.authString ?? '' };
+}
+
+// Runs `each` for every account of the statement, and fails the whole statement (undone by the
+// catalog) with 1396 naming the accounts it failed for. A SqlError of its own (1524) stands.
+function forEachAccount<T extends { account: AccountName } | AccountName>(operation: string, items: readonly T[], each: (item: T) => boolean): void {
+  const failed: string[] = [];
+  for (const item of items) {
+    let done: boolean;
+    try {
+      done = each(item);
+    } catch (error) {
+      if (error instanceof SqlError) throw error;
+      done = false;
+    }
+    const { user, host } = 'account' in item ? item.account : item;
+    if (!done) failed.push(quotedAccount(user, host));
+  }
+  if (failed.length > 0) throw sqlError('ER_CANNOT_USER', operation, failed.join(','));
+}
+
+function refuseAttributes(statement: { attribute: string | null }): void {
+  if (statement.attribute !== null) throw sqlError('ER_NOT_SUPPORTED_YET', 'ATTRIBUTE');
+}
+
+export async function createUser(statement: Of<'create-user'>, ctx: StatementContext): Promise<Reply> {
+  requirePrivilege(ctx, 'CREATE USER', 'CREATE USER');
+  refuseAttributes(statement);
+  await ctx.catalog.change(() =>
+    forEachAccount('CREATE USER', statement.users, (spec) => {
+      if (ctx.catalog.accounts.get(spec.account.user, spec.account.host) !== null) return statement.ifNotExists;
+      ctx.catalog.accounts.create(rowOf(ctx, spec, DEFAULT_PLUGIN));
+      return true;
+    }),
+  );
+  return ok();
+}
+
+export async function alterUser(statement: Of<'alter-user'>, ctx: StatementContext): Promise<Reply> {
+  requirePrivilege(ctx, 'CREATE USER', 'CREATE USER');
+  refuseAttributes(statement);
+  await ctx.catalog.change(() =>
+    forEachAccount('ALTER USER', statement.users, (spec) => {
+      const current = ctx.catalog.accounts.get(spec.account.user, spec.account.host);
+      if (current === null) return statement.ifExists;
+      if (spec.auth !== null) ctx.catalog.accounts.alter(rowOf(ctx, spec, current.plugin));
+      return true;
+    }),
+  );
+  return ok();
+}
+
+export async function dropUser(statement: Of<'drop-user'>, ctx: StatementContext): Promise<Reply> {
+  requirePrivilege(ctx, 'CREATE USER', 'CREATE USER');
+  await ctx.catalog.change(() =>
+    forEachAccount('DROP USER', statement.accounts, ({ user, host }) => {
+      if (ctx.catalog.accounts.get(user, host) === null) return statement.ifExists;
+      ctx.catalog.accounts.drop(user, host);
+      return true;
+    }),
+  );
+  return ok();
+}
+
+/** `account` as SHOW statements print one: back-quoted, a back-quote doubled. */
+export const backquoted = (user: string, host: string): string => `\`${user.replace(/`/g, '``')}\`@\`${host.replace(/`/g, '``')}\``;
+
+// An authentication string as MySQL 8 prints it: quoted, or as hex when not printable (hashes).
+function authStringLiteral(value: string): string {
+  if (/^[\x20-\x7e]*$/.test(value)) return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+  return `0x${Buffer.from(value, 'latin1').toString('hex').toUpperCase()}`;
+}
+
+export function showCreateUser(statement: Of<'show-create-user'>, ctx: StatementContext): Reply {
+  const { user, host } = statement.account ?? ctx.connection.account;
+  const own = user === ctx.connection.account.user && host === ctx.connection.account.host;
+  if (!own) requirePrivilege(ctx, 'CREATE USER', 'CREATE USER');
+  const account = ctx.catalog.accounts.get(user, host);
+  if (account === null) throw sqlError('ER_CANNOT_USER', 'SHOW CREATE USER', quotedAccount(user, host));
+  const as = account.authenticationString === '' ? '' : ` AS ${authStringLiteral(account.authenticationString)}`;
+  const text =
+    `CREATE USER ${backquoted(account.user, account.host)} IDENTIFIED WITH '${account.plugin}'${as} REQUIRE NONE ` +
+    'PASSWORD EXPIRE DEFAULT ACCOUNT UNLOCK PASSWORD HISTORY DEFAULT PASSWORD REUSE INTERVAL DEFAULT PASSWORD REQUIRE CURRENT DEFAULT';
+  return resultSet(ctx, [`CREATE USER for ${account.user}@${account.host}`], [[text]]);
+}
