@@ -10,7 +10,7 @@ import path from 'path';
 import { getPeerCredentials } from '../peer/credentials';
 import { lookupUser } from '../peer/users';
 import { isHelpRequest, parseServeArgs, SERVE_USAGE } from '../config/serve-options';
-import { removeStaleSocket, startServe } from './serve';
+import { claimSocketPath, startServe } from './serve';
 
 const DEFAULT_DEMO_SOCKET = path.join(os.tmpdir(), 'auth-socket-demo.sock');
 
@@ -28,7 +28,6 @@ async function describe(socket: net.Socket): Promise<string> {
 
 function demo(args: string[]): void {
   const socketPath = option(args, '--socket', DEFAULT_DEMO_SOCKET);
-  removeStaleSocket(socketPath);
   const server = net.createServer((socket) => {
     describe(socket).then(
       (who) => {
@@ -41,28 +40,37 @@ function demo(args: string[]): void {
       },
     );
   });
-  server.listen(socketPath, () => {
+  const listening = () => {
     fs.chmodSync(socketPath, 0o666); // let every local user try, so the demo shows them apart
     console.log(`auth-socket demo listening on ${socketPath}`);
     console.log(`try: socat - UNIX-CONNECT:${socketPath}   (Ctrl-C stops the demo)`);
     // Connect once ourselves so a fresh run shows a result without another terminal.
     const self = net.connect(socketPath);
     self.on('data', (data) => process.stdout.write(`self-check: ${data}`));
-  });
+  };
+  claimSocketPath(socketPath).then(
+    () => server.listen(socketPath, listening),
+    (error) => {
+      console.error(`auth-socket demo: ${error.message}`);
+      process.exitCode = 1;
+    },
+  );
   const stop = () => server.close(() => process.exit(0));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
 }
 
 function serve(args: string[]): void {
-  startServe(parseServeArgs(args)).then(
-    (servers) => {
-      const stop = () => {
-        for (const server of servers) server.close();
-        process.exitCode = 0;
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
+  const options = parseServeArgs(args);
+  startServe(options).then(
+    (running) => {
+      const where = options.port === null ? '' : ` and ${options.bindAddress}:${options.port}`;
+      console.log(`auth-socket serve: listening on ${options.socketPath}${where}`);
+      console.log(`datadir: ${running.datadir.dir}`);
+      console.log(`log in as root (or as your own OS user): mariadb --socket=${options.socketPath} --user=$(id -un)`);
+      // The process ends once the server has stopped and nothing is left to run.
+      process.once('SIGINT', running.stop);
+      process.once('SIGTERM', running.stop);
     },
     (error) => {
       console.error(`auth-socket serve: ${error.message}`);

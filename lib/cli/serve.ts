@@ -1,107 +1,187 @@
-// `auth-socket serve`: our server as a command. Its mysqld-style options (from --defaults-file and
-// the command line) are read by config/serve-options.ts; here they become a listening server:
-// plugins from --plugin-dir as JS modules named after the plugin, accounts from --account.
+// `auth-socket serve`: the server as mysqld runs, from options config/serve-options.ts reads. The
+// datadir gives the catalog (its first start sets up root@localhost IDENTIFIED WITH auth_socket);
+// --plugin-load-add loads plugins for this run; --account declares accounts at start; the socket
+// file and the TCP port are checked before anything listens, so a start that fails leaves
+// nothing behind; SIGTERM, SIGINT and SHUTDOWN stop it cleanly.
 import fs from 'fs';
 import net from 'net';
+import os from 'os';
 import path from 'path';
 
 import { parseAccountSpec, ServeOptions } from '../config/serve-options';
-import { Accounts } from '../server/catalog/accounts';
 import { codedError } from '../errors';
-import { createServer } from '../server/listener';
-import { DEFAULT_BACKLOG } from '../server/limits';
-import { ServerAuthPlugin } from '../server/plugin';
-import { builtinServerPlugins } from '../server/plugins/builtin';
 import { lookupUserSync } from '../peer/users';
+import { Accounts } from '../server/catalog/accounts';
+import { Catalog } from '../server/catalog/catalog';
+import { PluginRow, ServerPlugins } from '../server/catalog/plugins';
+import { CatalogState, Datadir } from '../server/datadir/datadir';
+import { DEFAULT_BACKLOG } from '../server/limits';
+import { AuthServer, createServer } from '../server/listener';
+import { mysqlNativePasswordPlugin } from '../server/plugins/native-password';
+import { cachingSha2PasswordPlugin } from '../server/plugins/caching-sha2-password';
+import { ErrorLog, openErrorLog } from './error-log';
+
+/** Where the datadir lives when none is given: one per OS user, as each runs its own server. */
+export const defaultDatadir = (): string => path.join(os.tmpdir(), `auth-socket-data-${process.getuid?.() ?? 0}`);
+
+// sun_path holds 108 bytes with its NUL.
+const MAX_SOCKET_PATH = 107;
+// How long sessions may go on after a shutdown starts.
+const SHUTDOWN_GRACE_MS = 5_000;
+const AUTH_SOCKET_ROW: PluginRow = { name: 'auth_socket', library: 'auth_socket.so' };
+
+export interface RunningServer {
+  server: AuthServer;
+  listeners: net.Server[];
+  datadir: Datadir;
+  /** Stops accepting, gives sessions SHUTDOWN_GRACE_MS, removes the socket file, releases the datadir. */
+  stop(): Promise<void>;
+}
 
 /**
- * Removes a socket file left by an earlier run, as mysqld does; anything that is not a socket is
- * left alone, so a mistyped --socket cannot delete a regular file (listen then fails EADDRINUSE).
+ * The socket path is free to take: a live server there stops the start; a socket file a dead
+ * server left is removed, as mysqld removes it; anything else at the path is never touched.
  */
-export function removeStaleSocket(socketPath: string): void {
+export async function claimSocketPath(socketPath: string): Promise<void> {
+  if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
+    throw codedError('ERR_SOCKET_PATH', `the socket path ${socketPath} is ${Buffer.byteLength(socketPath)} bytes; sun_path takes at most ${MAX_SOCKET_PATH}`);
+  }
+  const dir = path.dirname(socketPath);
+  if (!fs.existsSync(dir)) throw codedError('ERR_SOCKET_PATH', `the socket's directory ${dir} does not exist`);
   let stat: fs.Stats;
   try {
     stat = fs.lstatSync(socketPath);
   } catch {
     return;
   }
-  if (stat.isSocket()) fs.unlinkSync(socketPath);
-}
-
-function isServerPlugin(value: unknown): value is ServerAuthPlugin {
-  const plugin = value as ServerAuthPlugin;
-  return typeof plugin === 'object' && plugin !== null && typeof plugin.name === 'string' && typeof plugin.authenticate === 'function';
-}
-
-/**
- * Loads the plugins named by --plugin-load-add: `name`, `name.js`, `name.so` or `name=library`.
- * Built-in plugins (auth_socket, mysql_native_password, auth_simple) need no file; any other is
- * `<plugin-dir>/<library>.js`, whose export (or default export, or array of them) must include
- * the plugin. Names with a path in them are refused, as MySQL refuses them.
- */
-export function loadServerPlugins(entries: string[], pluginDir: string | null): ServerAuthPlugin[] {
-  const builtin = new Set(builtinServerPlugins.map((plugin) => plugin.name));
-  const loaded: ServerAuthPlugin[] = [];
-  for (const entry of entries) {
-    const eq = entry.indexOf('=');
-    const wanted = eq < 0 ? null : entry.slice(0, eq);
-    const library = eq < 0 ? entry : entry.slice(eq + 1);
-    const base = library.replace(/\.(so|js)$/, '');
-    if (base === '' || /[/\\]/.test(base) || base === '.' || base === '..') {
-      throw codedError('ERR_INVALID_ARG_VALUE', `plugin library '${library}' must be a bare name inside --plugin-dir`);
-    }
-    if (builtin.has(wanted ?? base)) continue;
-    if (pluginDir === null) throw codedError('ERR_INVALID_ARG_VALUE', `--plugin-load-add=${entry} needs --plugin-dir`);
-    const file = path.resolve(pluginDir, `${base}.js`);
-    if (!fs.existsSync(file)) throw codedError('ERR_PLUGIN_NOT_FOUND', `no plugin library ${file}`);
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const exported: unknown = require(file);
-    const candidates = [exported, (exported as { default?: unknown })?.default].flat().filter(isServerPlugin);
-    const plugins = wanted === null ? candidates : candidates.filter((plugin) => plugin.name === wanted);
-    if (plugins.length === 0) {
-      throw codedError('ERR_PLUGIN_NOT_FOUND', `${file} exports no server plugin${wanted === null ? '' : ` named ${wanted}`}`);
-    }
-    loaded.push(...plugins);
-  }
-  return loaded;
-}
-
-/** Builds the server from parsed options and starts listening; resolves once it listens. */
-export async function startServe(options: ServeOptions, log: (line: string) => void = console.log): Promise<net.Server[]> {
-  const accounts = new Accounts();
-  if (options.accounts.length === 0) {
-    const me = lookupUserSync(process.getuid?.() ?? -1);
-    if (me === null) throw codedError('ERR_INVALID_ARG_VALUE', 'the OS user running the server has no passwd entry; give --account');
-    accounts.create({ user: me.name, host: 'localhost', plugin: 'auth_socket' });
-  }
-  for (const spec of options.accounts) accounts.create(parseAccountSpec(spec));
-  const serverOptions = {
-    accounts,
-    plugins: loadServerPlugins(options.pluginLoad, options.pluginDir),
-    connectTimeout: options.connectTimeoutSeconds === null ? undefined : options.connectTimeoutSeconds * 1000,
-    maxConnections: options.maxConnections ?? undefined,
-    serverVersion: options.serverVersion ?? undefined,
-  };
-  const server = createServer(serverOptions);
-  server.on('refuse', (error) => log(`refused: ${error.errno ?? '-'} ${error.reason}`));
-  const listeners: Array<[net.Server, string | { port: number; host: string; backlog: number }]> = [[server, options.socketPath]];
-  // One server behind both listeners, so max_connections and the handshake budget count them together.
-  if (options.port !== null) {
-    const tcp = net.createServer((socket) => server.emit('connection', socket));
-    listeners.push([tcp, { port: options.port, host: options.bindAddress, backlog: DEFAULT_BACKLOG }]);
-  }
-  removeStaleSocket(options.socketPath);
-  for (const [listener, address] of listeners) {
-    await new Promise<void>((resolve, reject) => {
-      listener.once('error', reject);
-      listener.listen(address, () => {
-        listener.off('error', reject);
-        resolve();
-      });
+  if (!stat.isSocket()) throw codedError('ERR_SOCKET_PATH', `${socketPath} exists and is not a socket; it is left alone`);
+  const live = await new Promise<boolean>((resolve) => {
+    const probe = net.connect(socketPath);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
     });
+    probe.once('error', () => resolve(false));
+  });
+  if (live) throw codedError('ERR_SOCKET_IN_USE', `a server is already listening on ${socketPath}`);
+  fs.unlinkSync(socketPath);
+}
+
+// The catalog from the datadir's state, or, on a first start, the one an operator begins with:
+// auth_socket installed and root@localhost (and the server's own OS user) administering.
+function catalogOf(datadir: Datadir, state: CatalogState | null, options: ServeOptions, log: ErrorLog): { catalog: Catalog; first: boolean } {
+  const plugins = new ServerPlugins(options.pluginDir, [mysqlNativePasswordPlugin, cachingSha2PasswordPlugin]);
+  // As mysqld: a plugin that cannot be loaded is logged, and the server runs on without it; an
+  // installed one keeps its row.
+  const unloadable: PluginRow[] = [];
+  for (const row of state?.plugins ?? [AUTH_SOCKET_ROW]) {
+    try {
+      plugins.install(row.name, row.library);
+    } catch (error) {
+      log.note(`installed plugin ${row.name} (${row.library}) was not loaded: ${(error as Error).message}`);
+      unloadable.push(row);
+    }
   }
-  // Every local user may try by default: the server, not the file mode, decides who gets in.
-  fs.chmodSync(options.socketPath, options.socketMode ?? 0o666);
-  log(`auth-socket serve: listening on ${options.socketPath}${options.port === null ? '' : ` and ${options.bindAddress}:${options.port}`}`);
-  return listeners.map(([listener]) => listener);
+  for (const entry of options.pluginLoad) {
+    try {
+      plugins.loadForRun(entry);
+    } catch (error) {
+      log.note(`plugin-load-add=${entry} was not loaded: ${(error as Error).message}`);
+    }
+  }
+  const accounts = new Accounts();
+  if (state === null) {
+    const admins = new Set(['root', lookupUserSync(process.getuid?.() ?? 0)?.name].filter((name): name is string => typeof name === 'string'));
+    for (const user of admins) accounts.create({ user, host: 'localhost', plugin: 'auth_socket', privileges: ['ALL'], grantOption: true });
+  } else {
+    for (const row of state.accounts) accounts.create(row);
+  }
+  return { catalog: new Catalog(accounts, plugins, datadir, unloadable), first: state === null };
+}
+
+/** Opens the datadir, builds the server from `options` and starts listening; resolves once it does. */
+export async function startServe(options: ServeOptions, log: ErrorLog = openErrorLog(options.logError, options.logFormat)): Promise<RunningServer> {
+  // The socket path first: a start refused there must not set up a datadir either.
+  await claimSocketPath(options.socketPath);
+  const { datadir, state } = await Datadir.open(options.datadir ?? defaultDatadir());
+  const listeners: net.Server[] = [];
+  try {
+    const { catalog, first } = catalogOf(datadir, state, options, log);
+    // Installed rows and first-start accounts are durable before anyone can log in.
+    for (const spec of options.accounts) {
+      const account = parseAccountSpec(spec);
+      await catalog.change(() => (catalog.accounts.get(account.user, account.host) === null ? catalog.accounts.create(account) : catalog.accounts.alter(account)));
+    }
+    if (first) {
+      await catalog.change(() => undefined);
+      log.note(`first start: datadir ${datadir.dir} set up; auth_socket installed; ${catalog.accounts.list().map((a) => `'${a.user}'@'${a.host}'`).join(', ')} IDENTIFIED WITH auth_socket with all privileges`);
+    }
+    const server = createServer({
+      accounts: catalog.accounts,
+      catalog,
+      connectTimeout: options.connectTimeoutSeconds === null ? undefined : options.connectTimeoutSeconds * 1000,
+      maxConnections: options.maxConnections ?? undefined,
+      serverVersion: options.serverVersion ?? undefined,
+      variables: {
+        socket: options.socketPath,
+        port: options.port ?? 0,
+        bind_address: options.bindAddress,
+        datadir: `${datadir.dir}/`,
+        plugin_dir: options.pluginDir === null ? null : `${path.resolve(options.pluginDir)}/`,
+        log_error: options.logError ?? 'stderr',
+      },
+    });
+    server.on('login', (connection) => log.login(connection));
+    server.on('refuse', (error) => log.refuse(error));
+    const addresses: Array<[net.Server, string | net.ListenOptions]> = [[server, options.socketPath]];
+    // One server behind both listeners, so max_connections and the handshake budget count them together.
+    if (options.port !== null) {
+      const tcp = net.createServer((socket) => server.emit('connection', socket));
+      addresses.push([tcp, { port: options.port, host: options.bindAddress, backlog: DEFAULT_BACKLOG }]);
+    }
+    for (const [listener, address] of addresses) {
+      await new Promise<void>((resolve, reject) => {
+        listener.once('error', reject);
+        listener.listen(address, () => {
+          listener.off('error', reject);
+          resolve();
+        });
+      });
+      listeners.push(listener);
+    }
+    // Every local user may try by default: the server, not the file mode, decides who gets in.
+    fs.chmodSync(options.socketPath, options.socketMode ?? 0o666);
+    const sockets = new Set<net.Socket>();
+    server.on('connection', (socket: net.Socket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+    });
+    let stopping: Promise<void> | null = null;
+    const stop = () => (stopping ??= shutdown(listeners, sockets, datadir, log));
+    server.on('shutdown', (connection) => {
+      log.note(`shutdown requested by '${connection.user}'@'${connection.host}'`);
+      void stop();
+    });
+    log.note(`ready: socket ${options.socketPath}${options.port === null ? '' : `, port ${options.bindAddress}:${options.port}`}, datadir ${datadir.dir}`);
+    return { server, listeners, datadir, stop };
+  } catch (error) {
+    // Nothing of a failed start stays: listeners closed (their socket file with them), lock released.
+    await Promise.all(listeners.map((listener) => new Promise((resolve) => listener.close(resolve))));
+    datadir.close();
+    throw error;
+  }
+}
+
+async function shutdown(listeners: net.Server[], sockets: Set<net.Socket>, datadir: Datadir, log: ErrorLog): Promise<void> {
+  log.note('shutting down');
+  const closed = Promise.all(listeners.map((listener) => new Promise((resolve) => listener.close(resolve))));
+  // close() waits for every connection: sessions still open after the grace are ended.
+  const grace = setTimeout(() => {
+    for (const socket of sockets) socket.destroy();
+  }, SHUTDOWN_GRACE_MS);
+  await closed;
+  clearTimeout(grace);
+  datadir.close();
+  log.note('shutdown complete');
+  log.close();
 }

@@ -24,6 +24,8 @@ export interface ServeOptions {
   accounts: string[];
   datadir: string | null;
   logError: string | null;
+  /** The error log's form: MySQL's text lines, or JSON lines for log shippers (ours). */
+  logFormat: 'text' | 'json';
   /** The socket file's mode (ours: mysqld has none); null keeps the default 0666. */
   socketMode: number | null;
 }
@@ -31,7 +33,7 @@ export interface ServeOptions {
 export const SERVE_USAGE = `usage: auth-socket serve [--defaults-file=FILE] [--socket=PATH] [--socket-mode=OCTAL]
     [--port=N] [--bind-address=ADDR] [--connect-timeout=SECONDS] [--max-connections=N]
     [--server-version=STRING] [--plugin-dir=DIR] [--plugin-load=NAME[;NAME]...]
-    [--plugin-load-add=NAME[.js|.so]]... [--datadir=DIR] [--log-error=FILE]
+    [--plugin-load-add=NAME[.js|.so]]... [--datadir=DIR] [--log-error=FILE] [--log-format=text|json]
     [--account=USER@HOST:PLUGIN[:AUTHENTICATION_STRING]]... [--help]
   --defaults-file reads the [mysqld] and [auth-socket] groups of a MySQL option file (options
   only we have, such as socket-mode, account and server-version, go in [auth-socket]); the
@@ -75,6 +77,13 @@ const OPTIONS: Record<string, OptionSpec> = {
   'plugin-load-add': { apply: (o, v) => o.pluginLoad.push(...pluginList(v)) },
   datadir: { apply: (o, v) => (o.datadir = nonEmpty(v)) },
   'log-error': { apply: (o, v) => (o.logError = nonEmpty(v)) },
+  'log-format': {
+    ours: true,
+    apply: (o, v) => {
+      if (v !== 'text' && v !== 'json') throw new Error('must be text or json');
+      o.logFormat = v;
+    },
+  },
   account: {
     ours: true,
     apply: (o, v) => {
@@ -97,6 +106,7 @@ function defaults(): ServeOptions {
     accounts: [],
     datadir: null,
     logError: null,
+    logFormat: 'text',
     socketMode: null,
   };
 }

@@ -60,6 +60,7 @@ it('serves the mariadb CLI from --defaults-file, the command line winning over t
       'plugin-load-add = auth_socket.so',
       'connect_timeout = 10',
       'max_connections = 5',
+      `datadir = ${path.join(dir.path, 'data')}`,
       'loose-innodb_buffer_pool_size = 1G',
       '[auth-socket]',
       'socket-mode = 0660',

@@ -8,11 +8,13 @@ import path from 'path';
 import { PacketChannel } from '../../lib/transport/packet-channel';
 import { parseHandshakeV10 } from '../../lib/protocol/handshake';
 import { parseErr } from '../../lib/protocol/responses';
-import { loadServerPlugins, removeStaleSocket, startServe } from '../../lib/cli/serve';
+import { ErrorLog } from '../../lib/cli/error-log';
+import { claimSocketPath, RunningServer, startServe } from '../../lib/cli/serve';
+import { ServerPlugins } from '../../lib/server/catalog/plugins';
 import { parseAccountSpec, parseServeArgs } from '../../lib/config/serve-options';
 import { lookupUserSync } from '../../lib/peer/users';
 import { runMariadbCli } from '../helpers/clients';
-import { close, tempDir, TempDir } from '../helpers/sockets';
+import { tempDir, TempDir } from '../helpers/sockets';
 
 const me = lookupUserSync(process.getuid!())!.name;
 
@@ -64,6 +66,7 @@ describe('parseServeArgs', () => {
       accounts: ['valerie@localhost:auth_socket:stephanie'],
       datadir: null,
       logError: null,
+      logFormat: 'text',
       socketMode: null,
     });
     // As mysqld's: --plugin-load replaces the list so far, --plugin-load-add extends it.
@@ -90,55 +93,90 @@ describe('parseServeArgs', () => {
   });
 });
 
-describe('loadServerPlugins', () => {
+describe('plugin libraries (the catalog loads them as mysqld loads a .so from plugin_dir)', () => {
   const pluginDir = () => path.join(dir.path, 'plugins');
+  const plugins = () => new ServerPlugins(pluginDir(), []);
 
-  it('needs no file for built-ins, loads the rest from --plugin-dir by name', () => {
-    expect(loadServerPlugins(['auth_socket.so', 'mysql_native_password'], null)).toEqual([]);
-    const [plugin] = loadServerPlugins(['open_sesame.so'], pluginDir());
-    expect(plugin.name).toBe('open_sesame');
-    expect(loadServerPlugins(['open_sesame=open_sesame.js'], pluginDir()).map((p) => p.name)).toEqual(['open_sesame']);
+  it('knows the packaged libraries by the manual names, and loads the rest from plugin_dir', () => {
+    expect(plugins().loadForRun('auth_socket.so').map((entry) => entry.plugin.name)).toEqual(['auth_socket']);
+    expect(plugins().loadForRun('open_sesame.so').map((entry) => entry.library)).toEqual(['open_sesame.so']);
+    expect(plugins().loadForRun('open_sesame=open_sesame.js').map((entry) => entry.plugin.name)).toEqual(['open_sesame']);
   });
 
-  it('refuses paths, missing files, modules without a plugin, and a missing --plugin-dir', () => {
-    expect(() => loadServerPlugins(['../open_sesame'], pluginDir())).toThrow(/bare name/);
-    expect(() => loadServerPlugins(['/etc/passwd'], pluginDir())).toThrow(/bare name/);
-    expect(() => loadServerPlugins(['nope'], pluginDir())).toThrow(expect.objectContaining({ code: 'ERR_PLUGIN_NOT_FOUND' }));
-    expect(() => loadServerPlugins(['not_a_plugin'], pluginDir())).toThrow(/exports no server plugin/);
-    expect(() => loadServerPlugins(['other=open_sesame'], pluginDir())).toThrow(/named other/);
-    expect(() => loadServerPlugins(['open_sesame'], null)).toThrow(/needs --plugin-dir/);
+  it("lets a library outside the project require('auth-socket')", () => {
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'auth-socket-plugins-'));
+    try {
+      fs.writeFileSync(
+        path.join(outside, 'declared.js'),
+        "const { CR_OK } = require('auth-socket');\nmodule.exports = { name: 'declared', clientPluginName: null, authenticate: () => CR_OK };\n",
+      );
+      const [entry] = new ServerPlugins(outside, []).loadForRun('declared.so');
+      expect(entry.plugin.name).toBe('declared');
+    } finally {
+      fs.rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses with MySQL's errors: paths and missing files 1126, no such plugin 1127", () => {
+    const errno = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (error) {
+        return (error as { err?: { errno: number } }).err?.errno;
+      }
+      return undefined;
+    };
+    expect(errno(() => plugins().loadForRun('../open_sesame'))).toBe(1126);
+    expect(errno(() => plugins().loadForRun('/etc/passwd'))).toBe(1126);
+    expect(errno(() => plugins().loadForRun('nope'))).toBe(1126);
+    expect(errno(() => new ServerPlugins(null, []).loadForRun('open_sesame'))).toBe(1126);
+    expect(errno(() => plugins().loadForRun('not_a_plugin'))).toBe(1127);
+    expect(errno(() => plugins().loadForRun('other=open_sesame'))).toBe(1127);
+    const once = plugins();
+    once.install('open_sesame', 'open_sesame.so');
+    expect(errno(() => once.install('open_sesame', 'open_sesame.so'))).toBe(1125);
   });
 });
 
+/** The error log's lines, kept for the test to read. */
+function recordingLog(lines: string[]): ErrorLog {
+  return {
+    note: (message) => lines.push(`note: ${message}`),
+    login: (connection) => lines.push(`login: ${connection.user}@${connection.host} ${connection.plugin}`),
+    refuse: (error) => lines.push(`refused: ${error.errno ?? '-'} ${error.reason}`),
+    close: () => {},
+  };
+}
+
 describe('startServe', () => {
-  let servers: net.Server[];
+  let running: RunningServer;
   let socketPath: string;
   const lines: string[] = [];
 
   beforeAll(async () => {
     socketPath = path.join(dir.path, 'serve.sock');
-    servers = await startServe(
+    running = await startServe(
       parseServeArgs([
         `--socket=${socketPath}`,
+        `--datadir=${path.join(dir.path, 'data')}`,
         `--plugin-dir=${path.join(dir.path, 'plugins')}`,
         '--plugin-load-add=auth_socket.so;open_sesame',
         `--account=${me}@localhost:auth_socket`,
         '--account=alibaba@localhost:open_sesame',
         '--account=ldap@localhost:authentication_ldap_simple',
       ]),
-      (line) => lines.push(line),
+      recordingLog(lines),
     );
   });
 
-  afterAll(async () => {
-    for (const server of servers) await close(server);
-  });
+  afterAll(() => running.stop());
 
   it('serves the mariadb CLI with the declared accounts and the loaded plugin', async () => {
     const run = await runMariadbCli({ endpoint: { socketPath }, user: me, sql: 'SELECT CURRENT_USER(), @@external_user' });
     expect(run).toEqual({ code: 0, stdout: `${me}@localhost\t${me}\n`, stderr: '' });
     const sesame = await runMariadbCli({ endpoint: { socketPath }, user: 'alibaba', sql: 'SELECT USER()' });
     expect(sesame).toEqual({ code: 0, stdout: 'alibaba@localhost\n', stderr: '' });
+    expect(lines).toContain('login: alibaba@localhost open_sesame');
   });
 
   it('answers an account whose plugin was not loaded with 1524, and logs the refusal', async () => {
@@ -153,8 +191,9 @@ describe('--max-connections', () => {
   it('counts the socket and the TCP listener together, as mysqld counts every connection', async () => {
     const socketPath = path.join(dir.path, 'limited.sock');
     // Port 0 (any free one) is not an option mysqld takes, so it is set on the parsed options.
-    const servers = await startServe({ ...parseServeArgs([`--socket=${socketPath}`, '--max-connections=1']), port: 0 }, () => {});
-    const { port } = servers[1].address() as net.AddressInfo;
+    const options = { ...parseServeArgs([`--socket=${socketPath}`, `--datadir=${path.join(dir.path, 'limited')}`, '--max-connections=1']), port: 0 };
+    const running = await startServe(options, recordingLog([]));
+    const { port } = running.listeners[1].address() as net.AddressInfo;
     const first = async (socket: net.Socket) => new PacketChannel(socket).read();
     const held = [net.connect(socketPath), net.connect({ port, host: '127.0.0.1' })];
     try {
@@ -165,7 +204,7 @@ describe('--max-connections', () => {
       third.destroy();
     } finally {
       for (const socket of held) socket.destroy();
-      for (const server of servers) await close(server);
+      await running.stop();
     }
   });
 
@@ -175,26 +214,29 @@ describe('--max-connections', () => {
   });
 });
 
-describe('removeStaleSocket', () => {
-  it('removes a socket file left behind but never a regular file at that path', async () => {
+describe('claimSocketPath', () => {
+  it('removes a socket file a dead server left, and refuses a live one, a regular file, a missing directory, a path too long', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'auth-socket-stale-'));
     try {
       const stale = path.join(dir, 'stale.sock');
       const server = net.createServer();
       await new Promise<void>((resolve) => server.listen(stale, resolve));
+      await expect(claimSocketPath(stale)).rejects.toMatchObject({ code: 'ERR_SOCKET_IN_USE', message: expect.stringMatching(/already listening/) });
       // Closing a net.Server unlinks its socket; a hard link keeps a socket file behind, as a
       // crashed run would.
       const leftover = path.join(dir, 'leftover.sock');
       fs.linkSync(stale, leftover);
       await new Promise((resolve) => server.close(resolve));
-      removeStaleSocket(leftover);
+      await claimSocketPath(leftover);
       expect(fs.existsSync(leftover)).toBe(false);
 
       const precious = path.join(dir, 'not-a-socket');
       fs.writeFileSync(precious, 'keep me');
-      removeStaleSocket(precious);
+      await expect(claimSocketPath(precious)).rejects.toMatchObject({ code: 'ERR_SOCKET_PATH' });
       expect(fs.readFileSync(precious, 'utf8')).toBe('keep me');
-      removeStaleSocket(path.join(dir, 'absent')); // no error for nothing there
+      await expect(claimSocketPath(path.join(dir, 'absent', 's.sock'))).rejects.toThrow(/does not exist/);
+      await expect(claimSocketPath(path.join(dir, 'x'.repeat(120)))).rejects.toThrow(/sun_path/);
+      await claimSocketPath(path.join(dir, 'absent.sock')); // nothing there: free
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

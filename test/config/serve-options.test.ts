@@ -44,6 +44,7 @@ describe('from --defaults-file', () => {
         'log_error=/var/log/auth-socket.err',
         '[auth-socket]',
         'socket-mode=0660',
+        'log-format=json',
         'server_version=8.0.36-auth-socket',
         'account=valerie@localhost:auth_socket:stephanie',
         'account=carol@%:mysql_native_password:*ABC',
@@ -61,6 +62,7 @@ describe('from --defaults-file', () => {
       accounts: ['valerie@localhost:auth_socket:stephanie', 'carol@%:mysql_native_password:*ABC'],
       datadir: '/var/lib/auth-socket',
       logError: '/var/log/auth-socket.err',
+      logFormat: 'json',
       socketMode: 0o660,
     });
   });

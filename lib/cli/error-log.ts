@@ -1,0 +1,66 @@
+// The error log (mysqld's log_error): a line per authentication decision — OS user, uid, pid,
+// the account asked for, its plugin, the result and the reason, never a password — and the
+// server's own notes. MySQL's text lines by default; JSON lines (--log-format=json) for log
+// shippers. Written with one append per line, so lines from a crash are whole. Two line formats
+// and a file descriptor need no logging library.
+import fs from 'fs';
+
+import type { AuthenticatedConnection } from '../server/handshake';
+import type { HandshakeError, LoginAttempt } from '../server/refusal';
+
+export interface ErrorLog {
+  note(message: string): void;
+  login(connection: AuthenticatedConnection): void;
+  refuse(error: HandshakeError): void;
+  close(): void;
+}
+
+type Fields = Record<string, string | number | null>;
+
+/** The log to `file` (appended, created mode 0600: it names accounts and peers), or stderr. */
+export function openErrorLog(file: string | null, format: 'text' | 'json'): ErrorLog {
+  const fd = file === null ? 2 : fs.openSync(file, 'a', 0o600);
+  const write = (level: string, event: string, message: string, fields: Fields) => {
+    const time = new Date().toISOString();
+    const line =
+      format === 'json'
+        ? JSON.stringify({ time, level, event, message, ...fields })
+        : `${time} [${level}] ${message}${Object.entries(fields)
+            .filter(([, value]) => value !== null)
+            .map(([key, value]) => ` ${key}=${JSON.stringify(value)}`)
+            .join('')}`;
+    fs.writeSync(fd, `${line}\n`);
+  };
+  const peerFields = (attempt: Pick<LoginAttempt, 'osUser' | 'peer'>): Fields => ({
+    osUser: attempt.osUser,
+    uid: attempt.peer?.uid ?? null,
+    pid: attempt.peer?.pid ?? null,
+  });
+  return {
+    note: (message) => write('Note', 'note', message, {}),
+    login: (c) =>
+      write('Note', 'login', `Access granted for user '${c.user}'@'${c.host}'`, {
+        user: c.user,
+        host: c.host,
+        account: `${c.account.user}@${c.account.host}`,
+        plugin: c.plugin,
+        ...peerFields({ osUser: c.externalUser, peer: c.peer }),
+        result: 'OK',
+      }),
+    refuse: (error) => {
+      const attempt = error.attempt;
+      write('Warning', 'refuse', error.message, {
+        user: attempt?.user ?? null,
+        host: attempt?.host ?? null,
+        plugin: attempt?.plugin ?? null,
+        ...peerFields({ osUser: attempt?.osUser ?? null, peer: attempt?.peer ?? null }),
+        result: 'refused',
+        errno: error.errno,
+        reason: error.reason,
+      });
+    },
+    close: () => {
+      if (fd !== 2) fs.closeSync(fd);
+    },
+  };
+}
