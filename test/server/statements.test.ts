@@ -1,0 +1,89 @@
+// The statements' privileges and grants, through a real connector: an account without
+// privileges is refused with MySQL's 1227; GRANT, REVOKE and SHOW GRANTS move and show them.
+import path from 'path';
+
+import mariadb, { Connection } from 'mariadb';
+
+import { Accounts } from '../../lib/server/catalog/accounts';
+import { createServer, AuthServer } from '../../lib/server/listener';
+import { lookupUserSync } from '../../lib/peer/users';
+import { close, listen, tempDir, TempDir } from '../helpers/sockets';
+
+const me = lookupUserSync(process.getuid!())!.name;
+
+let dir: TempDir;
+let server: AuthServer;
+let socketPath: string;
+
+beforeAll(async () => {
+  dir = tempDir();
+  socketPath = path.join(dir.path, 'statements.sock');
+  const accounts = new Accounts();
+  accounts.create({ user: me, host: 'localhost', plugin: 'auth_socket', privileges: ['ALL'], grantOption: true });
+  // The same OS user, as an account without privileges (auth_socket's AS string).
+  accounts.create({ user: 'plain', host: 'localhost', plugin: 'auth_socket', authenticationString: me });
+  server = createServer({ accounts });
+  await listen(server, socketPath);
+});
+afterAll(async () => {
+  await close(server);
+  dir.remove();
+});
+
+async function as<T>(user: string, work: (connection: Connection) => Promise<T>): Promise<T> {
+  const connection = await mariadb.createConnection({ socketPath, user });
+  try {
+    return await work(connection);
+  } finally {
+    await connection.end();
+  }
+}
+
+const denied = (privilege: string) => ({
+  errno: 1227,
+  sqlState: '42000',
+  sqlMessage: `Access denied; you need (at least one of) the ${privilege} privilege(s) for this operation`,
+});
+
+it('refuses account, plugin and mysql.user statements to an account without privileges', async () => {
+  await as('plain', async (c) => {
+    await expect(c.query("CREATE USER 'x'@'localhost'")).rejects.toMatchObject(denied('CREATE USER'));
+    await expect(c.query("DROP USER 'plain'@'localhost'")).rejects.toMatchObject(denied('CREATE USER'));
+    await expect(c.query("INSTALL PLUGIN auth_simple SONAME 'auth_simple.so'")).rejects.toMatchObject(denied('SUPER'));
+    await expect(c.query('SELECT user FROM mysql.user')).rejects.toMatchObject({ errno: 1227 });
+    await expect(c.query("SHOW GRANTS FOR 'root'@'localhost'")).rejects.toMatchObject(denied('CREATE USER'));
+    await expect(c.query('SHUTDOWN')).rejects.toMatchObject(denied('SHUTDOWN'));
+    // Its own account it may always look at.
+    expect(await c.query('SHOW GRANTS')).toEqual([{ 'Grants for plain@localhost': 'GRANT USAGE ON *.* TO `plain`@`localhost`' }]);
+    expect(await c.query('SELECT PLUGIN_NAME FROM INFORMATION_SCHEMA.PLUGINS WHERE PLUGIN_NAME = \'auth_socket\'')).toEqual([{ PLUGIN_NAME: 'auth_socket' }]);
+  });
+});
+
+it('GRANT CREATE USER lets it manage accounts at once (no reconnect), REVOKE takes it back', async () => {
+  await as(me, (c) => c.query("GRANT CREATE USER ON *.* TO 'plain'@'localhost'"));
+  await as('plain', async (c) => {
+    await c.query("CREATE USER 'made'@'localhost' IDENTIFIED WITH auth_socket");
+    expect(await c.query('SHOW GRANTS')).toEqual([{ 'Grants for plain@localhost': 'GRANT CREATE USER ON *.* TO `plain`@`localhost`' }]);
+    // Granting needs the grant option.
+    await expect(c.query("GRANT CREATE USER ON *.* TO 'made'@'localhost'")).rejects.toMatchObject(denied('GRANT OPTION'));
+    await as(me, (root) => root.query("REVOKE ALL PRIVILEGES, GRANT OPTION FROM 'plain'@'localhost'"));
+    await expect(c.query("DROP USER 'made'@'localhost'")).rejects.toMatchObject(denied('CREATE USER'));
+  });
+  await as(me, async (c) => {
+    await c.query("DROP USER 'made'@'localhost'");
+    await expect(c.query("GRANT ALL ON *.* TO 'ghost'@'localhost'")).rejects.toMatchObject({ errno: 1410 });
+    await expect(c.query("REVOKE ALL PRIVILEGES, GRANT OPTION FROM 'ghost'@'localhost'")).rejects.toMatchObject({ errno: 1141 });
+  });
+});
+
+it('answers system variables, SET and the clients\' start-up queries; refuses an unknown variable with 1193', async () => {
+  await as(me, async (c) => {
+    const [row] = await c.query('SELECT @@max_connections AS m, @@version_comment AS v, @@external_user AS e, CURRENT_USER() AS cu');
+    expect(row).toEqual({ m: 151n, v: 'auth-socket server', e: me, cu: `${me}@localhost` });
+    await c.query('SET NAMES utf8mb4');
+    await c.query('SET autocommit = 1, SESSION sql_mode = \'\'');
+    await expect(c.query('SELECT @@no_such_variable')).rejects.toMatchObject({ errno: 1193 });
+    await expect(c.query('SET no_such_variable = 1')).rejects.toMatchObject({ errno: 1193 });
+    await expect(c.query('/* only a comment */')).rejects.toMatchObject({ errno: 1065 });
+  });
+});
