@@ -45,17 +45,41 @@ export function evaluate(expr: Expr, ctx: StatementContext, row: Row | null): Va
   }
 }
 
-/** MySQL's LIKE under a case-insensitive collation: % any run, _ one character, \ escapes. */
+/**
+ * MySQL's LIKE under a case-insensitive collation: % any run, _ one character, \ escapes. The
+ * classic wildcard walk, backtracking only to the last %: linear in practice and O(n·m) at
+ * worst, so no pattern can stall the event loop (a RegExp of it could backtrack exponentially).
+ */
 export function like(value: string, pattern: string): boolean {
-  let regex = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i];
-    if (c === '\\' && i + 1 < pattern.length) regex += pattern[++i].replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    else if (c === '%') regex += '[\\s\\S]*';
-    else if (c === '_') regex += '[\\s\\S]';
-    else regex += c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const text = [...value.toLowerCase()];
+  // The pattern as tokens: '%', '_' or a literal character (escapes resolved).
+  const chars = [...pattern];
+  const tokens: string[] = [];
+  for (let i = 0; i < chars.length; i++) {
+    const c = chars[i];
+    if (c === '\\' && i + 1 < chars.length) tokens.push(`=${chars[++i].toLowerCase()}`);
+    else tokens.push(c === '%' || c === '_' ? c : `=${c.toLowerCase()}`);
   }
-  return new RegExp(`^${regex}$`, 'iu').test(value);
+  let t = 0;
+  let p = 0;
+  let star = -1;
+  let resume = 0;
+  while (t < text.length) {
+    if (p < tokens.length && (tokens[p] === '_' || tokens[p] === `=${text[t]}`)) {
+      t++;
+      p++;
+    } else if (p < tokens.length && tokens[p] === '%') {
+      star = p++;
+      resume = t;
+    } else if (star >= 0) {
+      p = star + 1;
+      t = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (p < tokens.length && tokens[p] === '%') p++;
+  return p === tokens.length;
 }
 
 // Comparisons under a case-insensitive collation, as MySQL compares strings by default; NULL is unknown.
