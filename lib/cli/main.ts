@@ -10,7 +10,7 @@ import path from 'path';
 import { getPeerCredentials } from '../peer/credentials';
 import { lookupUser } from '../peer/users';
 import { isHelpRequest, parseServeArgs, SERVE_USAGE } from '../config/serve-options';
-import { claimSocketPath, startServe } from './serve';
+import { claimSocketPath, RunningServer, startServe } from './serve';
 
 const DEFAULT_DEMO_SOCKET = path.join(os.tmpdir(), 'auth-socket-demo.sock');
 
@@ -62,19 +62,30 @@ function demo(args: string[]): void {
 
 function serve(args: string[]): void {
   const options = parseServeArgs(args);
+  // Signals are taken from the start: one that comes while the server starts stops it once it
+  // is up, and a second one during the shutdown's grace does not kill it half-way.
+  let running: RunningServer | null = null;
+  let stopRequested = false;
+  const onSignal = () => {
+    stopRequested = true;
+    if (running !== null) void running.stop();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   startServe(options).then(
-    (running) => {
+    (started) => {
+      running = started;
       const where = options.port === null ? '' : ` and ${options.bindAddress}:${options.port}`;
       console.log(`auth-socket serve: listening on ${options.socketPath}${where}`);
-      console.log(`datadir: ${running.datadir.dir}`);
+      console.log(`datadir: ${started.datadir.dir}`);
       console.log(`log in as root (or as your own OS user): mariadb --socket=${options.socketPath} --user=$(id -un)`);
-      // The process ends once the server has stopped and nothing is left to run.
-      process.once('SIGINT', running.stop);
-      process.once('SIGTERM', running.stop);
+      if (stopRequested) void started.stop();
     },
     (error) => {
       console.error(`auth-socket serve: ${error.message}`);
       process.exitCode = 1;
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
     },
   );
 }

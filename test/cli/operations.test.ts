@@ -10,7 +10,7 @@ import path from 'path';
 
 import { accessDenied1698, ClientRun, runMariadbCli } from '../helpers/clients';
 import { describeAsRoot, ensureOsUser, OsUser } from '../helpers/root';
-import { accepts, failedStart, freePort, killAllStarted, ServeProcess, startServe, waitFor } from '../helpers/serve-process';
+import { accepts, failedStart, freePort, killAllStarted, ServeProcess, spawnServe, startServe, waitFor } from '../helpers/serve-process';
 import { tempDir, TempDir } from '../helpers/sockets';
 
 const PASSWORD = 'Never-Log-Me-7f3a';
@@ -111,6 +111,33 @@ describeAsRoot('auth-socket serve: operations', () => {
     const exit = await server.stop(signal);
     expect({ code: exit.code, signal: exit.signal }).toEqual({ code: 0, signal: null });
     expect(fs.existsSync(socketPath)).toBe(false);
+  });
+
+  // The handlers are there before the server listens: a supervisor that stops it as soon as it
+  // says it listens (or a second signal during the grace) never kills it half-way.
+  it('a SIGTERM the moment it says it listens, and a second one during the grace, still exit 0 and remove the socket', async () => {
+    for (let round = 0; round < 5; round++) {
+      const { socketPath, datadir } = paths();
+      const server = spawnServe([`--socket=${socketPath}`, `--datadir=${datadir}`]);
+      await waitFor(() => server.output().stdout.includes('listening on'), 'the listening line');
+      server.child.kill('SIGTERM');
+      server.child.kill('SIGTERM');
+      const exit = await server.exited;
+      expect({ round, code: exit.code, signal: exit.signal }).toEqual({ round, code: 0, signal: null });
+      expect(fs.existsSync(socketPath)).toBe(false);
+    }
+  });
+
+  it('answers SHOW VARIABLES [LIKE] as mysqladmin asks it', async () => {
+    const { socketPath, datadir } = paths();
+    const server = await startServe([`--socket=${socketPath}`, `--datadir=${datadir}`]);
+    expect(await runMariadbCli({ endpoint: { socketPath }, user: 'root', sql: "SHOW VARIABLES LIKE 'max\\_conn%'" })).toEqual({
+      code: 0,
+      stdout: 'max_connections\t151\n',
+      stderr: '',
+    });
+    expect(await runMariadbCli({ endpoint: { socketPath }, user: 'root', sql: "SHOW GLOBAL VARIABLES LIKE 'pid_file'" })).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect((await server.stop()).code).toBe(0);
   });
 
   it('SIGTERM with a session open: stops accepting at once, the session may finish, then exit 0', async () => {

@@ -117,6 +117,15 @@ function parseSet(cursor: Cursor): Statement {
   return { type: 'set', assignments };
 }
 
+/** After SHOW [SESSION|GLOBAL] VARIABLES: [LIKE 'pattern'] (WHERE is MySQL's, not ours). */
+function parseShowVariables(cursor: Cursor): Statement {
+  let like: string | null = null;
+  if (cursor.acceptWord('LIKE')) like = cursor.nameOrString();
+  else if (cursor.atWord('WHERE')) cursor.unsupported();
+  cursor.end();
+  return { type: 'show-variables', like };
+}
+
 const STATEMENTS: Record<string, Parse> = {
   SELECT: parseSelect,
   CREATE: byWord({ USER: parseCreateUser }),
@@ -126,6 +135,9 @@ const STATEMENTS: Record<string, Parse> = {
     CREATE: byWord({ USER: parseShowCreateUser }),
     GRANTS: parseShowGrants,
     PLUGINS: ended({ type: 'show-plugins' }),
+    VARIABLES: parseShowVariables,
+    SESSION: byWord({ VARIABLES: parseShowVariables }),
+    GLOBAL: byWord({ VARIABLES: parseShowVariables }),
   }),
   INSTALL: byWord({ PLUGIN: parseInstallPlugin }),
   UNINSTALL: byWord({ PLUGIN: parseUninstallPlugin }),

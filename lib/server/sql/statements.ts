@@ -75,6 +75,8 @@ export type Statement =
    * GLOBAL/SESSION keyword before it, as in MySQL; a bare word value (OFF, ON, ...) is that string.
    */
   | { type: 'set'; assignments: Array<{ scope: 'global' | 'session' | null; name: string; value: Expr }> }
+  /** SHOW [SESSION|GLOBAL] VARIABLES [LIKE 'pattern'] */
+  | { type: 'show-variables'; like: string | null }
   | { type: 'flush-privileges' }
   | { type: 'shutdown' }
   /** Nothing but comments, whitespace or ';': MySQL answers 1065 (ER_EMPTY_QUERY). */

@@ -9,11 +9,11 @@ import { Statement } from '../sql/statements';
 import { ParseError, SYNTAX_ERROR_TEXT } from '../sql/syntax-error';
 import { SqlError, sqlError } from '../sql-error';
 import { alterUser, createUser, dropUser, showCreateUser } from './accounts';
-import { ok, Reply, requirePrivilege, StatementContext } from './context';
+import { ok, Reply, requirePrivilege, resultSet, StatementContext } from './context';
 import { grant, revoke, showGrants } from './grants';
 import { installPlugin, showPlugins, uninstallPlugin } from './plugins';
 import { select } from './select';
-import { variable } from './values';
+import { like, variable } from './values';
 
 // Long statements are cut in the 1235 message, as MySQL cuts them in its own messages.
 const MAX_QUOTED_STATEMENT = 64;
@@ -37,6 +37,12 @@ const handlers: Handlers = {
   set: (statement, ctx) => {
     for (const assignment of statement.assignments) variable(ctx, assignment.name);
     return ok();
+  },
+  'show-variables': ({ like: pattern }, ctx) => {
+    const rows = Object.entries(ctx.variables)
+      .filter(([name]) => pattern === null || like(name, pattern))
+      .sort(([a], [b]) => (a < b ? -1 : 1));
+    return resultSet(ctx, ['Variable_name', 'Value'], rows.map(([name, value]) => [name, value === null ? '' : String(value)]));
   },
   // Every change is already in effect and durable.
   'flush-privileges': () => ok(),
