@@ -59,6 +59,25 @@ it('refuses account, plugin and mysql.user statements to an account without priv
   });
 });
 
+// MySQL 8's SYSTEM_USER rule: CREATE USER alone must not be a way to become an administrator.
+it('an account with only CREATE USER cannot alter, drop or read an account holding ALL', async () => {
+  await as('plain', async (c) => {
+    const [own] = await c.query('SHOW CREATE USER CURRENT_USER');
+    expect(Object.values(own)[0]).toMatch(/IDENTIFIED WITH 'auth_socket' AS '<secret>' REQUIRE NONE/);
+  });
+  await as(me, (c) => c.query("GRANT CREATE USER ON *.* TO 'plain'@'localhost'"));
+  try {
+    await as('plain', async (c) => {
+      await expect(c.query(`ALTER USER '${me}'@'localhost' IDENTIFIED WITH mysql_native_password BY 'pwned'`)).rejects.toMatchObject(denied('SYSTEM_USER'));
+      await expect(c.query(`DROP USER '${me}'@'localhost'`)).rejects.toMatchObject(denied('SYSTEM_USER'));
+      await expect(c.query(`SHOW CREATE USER '${me}'@'localhost'`)).rejects.toMatchObject(denied('SYSTEM_USER'));
+    });
+    await as(me, async (c) => expect((await c.query('SHOW GRANTS'))[0]).toEqual({ [`Grants for ${me}@localhost`]: `GRANT ALL PRIVILEGES ON *.* TO \`${me}\`@\`localhost\` WITH GRANT OPTION` }));
+  } finally {
+    await as(me, (c) => c.query("REVOKE ALL PRIVILEGES, GRANT OPTION FROM 'plain'@'localhost'"));
+  }
+});
+
 it('GRANT CREATE USER lets it manage accounts at once (no reconnect), REVOKE takes it back', async () => {
   await as(me, (c) => c.query("GRANT CREATE USER ON *.* TO 'plain'@'localhost'"));
   await as('plain', async (c) => {

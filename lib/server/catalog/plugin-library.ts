@@ -17,18 +17,25 @@ const PACKAGED: Record<string, readonly ServerAuthPlugin[]> = {
 };
 
 // A library in plugin_dir declares itself with require('auth-socket'), wherever it lives: the
-// name resolves to this package when Node's own lookup finds none.
+// name resolves to this package when Node's own lookup finds none. Installed when the first such
+// library loads (a server that loads none leaves Node's resolution alone).
 const PACKAGE_MAIN = path.resolve(__dirname, '..', '..', 'index.js');
-const moduleInternals = Module as unknown as { _resolveFilename(request: string, ...rest: unknown[]): string };
-const resolveFilename = moduleInternals._resolveFilename;
-moduleInternals._resolveFilename = function (request: string, ...rest: unknown[]): string {
-  try {
-    return resolveFilename.call(this, request, ...rest);
-  } catch (error) {
-    if (request === 'auth-socket' && fs.existsSync(PACKAGE_MAIN)) return PACKAGE_MAIN;
-    throw error;
-  }
-};
+let resolvesPackage = false;
+
+function letLibrariesRequireThisPackage(): void {
+  if (resolvesPackage) return;
+  resolvesPackage = true;
+  const moduleInternals = Module as unknown as { _resolveFilename(request: string, ...rest: unknown[]): string };
+  const resolveFilename = moduleInternals._resolveFilename;
+  moduleInternals._resolveFilename = function (request: string, ...rest: unknown[]): string {
+    try {
+      return resolveFilename.call(this, request, ...rest);
+    } catch (error) {
+      if (request === 'auth-socket' && fs.existsSync(PACKAGE_MAIN)) return PACKAGE_MAIN;
+      throw error;
+    }
+  };
+}
 
 function isServerPlugin(value: unknown): value is ServerAuthPlugin {
   const plugin = value as ServerAuthPlugin;
@@ -51,14 +58,14 @@ export function libraryName(library: string): string {
  */
 export function openLibrary(library: string, pluginDir: string | null): readonly ServerAuthPlugin[] {
   const base = libraryName(library);
-  const packaged = PACKAGED[base];
-  if (packaged !== undefined) return packaged;
+  if (Object.hasOwn(PACKAGED, base)) return PACKAGED[base];
   const file = pluginDir === null ? null : [`${base}.js`, `${base}.node`].map((name) => path.resolve(pluginDir, name)).find((f) => fs.existsSync(f));
   if (file === null || file === undefined) {
     const where = pluginDir === null ? `${base}.js` : path.resolve(pluginDir, `${base}.js`);
     throw sqlError('ER_CANT_OPEN_LIBRARY', where, 2, pluginDir === null ? 'no plugin_dir is set' : 'No such file or directory');
   }
   let exported: unknown;
+  letLibrariesRequireThisPackage();
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     exported = require(file);

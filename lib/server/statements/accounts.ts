@@ -4,7 +4,7 @@
 import { AccountSpec } from '../catalog/accounts';
 import { AccountName, Statement, UserSpec } from '../sql/statements';
 import { SqlError, sqlError } from '../sql-error';
-import { ok, quotedAccount, Reply, requirePrivilege, resultSet, StatementContext } from './context';
+import { holds, isOwnAccount, ok, quotedAccount, Reply, requirePrivilege, resultSet, StatementContext } from './context';
 
 /** MySQL 8's default_authentication_plugin: the plugin of an account created with none named. */
 const DEFAULT_PLUGIN = 'caching_sha2_password';
@@ -45,46 +45,54 @@ function forEachAccount<T extends { account: AccountName } | AccountName>(operat
   if (failed.length > 0) throw sqlError('ER_CANNOT_USER', operation, failed.join(','));
 }
 
+// As MySQL's SYSTEM_USER: an account holding ALL, or able to grant, is managed only by one holding ALL.
+function requireRightsOver(ctx: StatementContext, user: string, host: string): void {
+  const target = ctx.catalog.accounts.get(user, host);
+  if (target !== null && (target.privileges.includes('ALL') || target.grantOption)) requirePrivilege(ctx, null, 'SYSTEM_USER');
+}
+
 function refuseAttributes(statement: { attribute: string | null }): void {
   if (statement.attribute !== null) throw sqlError('ER_NOT_SUPPORTED_YET', 'ATTRIBUTE');
 }
 
 export async function createUser(statement: Of<'create-user'>, ctx: StatementContext): Promise<Reply> {
-  requirePrivilege(ctx, 'CREATE USER', 'CREATE USER');
   refuseAttributes(statement);
-  await ctx.catalog.change(() =>
+  await ctx.catalog.change(() => {
+    requirePrivilege(ctx, 'CREATE USER', 'CREATE USER');
     forEachAccount('CREATE USER', statement.users, (spec) => {
       if (ctx.catalog.accounts.get(spec.account.user, spec.account.host) !== null) return statement.ifNotExists;
       ctx.catalog.accounts.create(rowOf(ctx, spec, DEFAULT_PLUGIN));
       return true;
-    }),
-  );
+    });
+  });
   return ok();
 }
 
 export async function alterUser(statement: Of<'alter-user'>, ctx: StatementContext): Promise<Reply> {
-  requirePrivilege(ctx, 'CREATE USER', 'CREATE USER');
   refuseAttributes(statement);
-  await ctx.catalog.change(() =>
+  await ctx.catalog.change(() => {
+    requirePrivilege(ctx, 'CREATE USER', 'CREATE USER');
+    for (const { account } of statement.users) requireRightsOver(ctx, account.user, account.host);
     forEachAccount('ALTER USER', statement.users, (spec) => {
       const current = ctx.catalog.accounts.get(spec.account.user, spec.account.host);
       if (current === null) return statement.ifExists;
       if (spec.auth !== null) ctx.catalog.accounts.alter(rowOf(ctx, spec, current.plugin));
       return true;
-    }),
-  );
+    });
+  });
   return ok();
 }
 
 export async function dropUser(statement: Of<'drop-user'>, ctx: StatementContext): Promise<Reply> {
-  requirePrivilege(ctx, 'CREATE USER', 'CREATE USER');
-  await ctx.catalog.change(() =>
+  await ctx.catalog.change(() => {
+    requirePrivilege(ctx, 'CREATE USER', 'CREATE USER');
+    for (const { user, host } of statement.accounts) requireRightsOver(ctx, user, host);
     forEachAccount('DROP USER', statement.accounts, ({ user, host }) => {
       if (ctx.catalog.accounts.get(user, host) === null) return statement.ifExists;
       ctx.catalog.accounts.drop(user, host);
       return true;
-    }),
-  );
+    });
+  });
   return ok();
 }
 
@@ -99,11 +107,15 @@ function authStringLiteral(value: string): string {
 
 export function showCreateUser(statement: Of<'show-create-user'>, ctx: StatementContext): Reply {
   const { user, host } = statement.account ?? ctx.connection.account;
-  const own = user === ctx.connection.account.user && host === ctx.connection.account.host;
-  if (!own) requirePrivilege(ctx, 'CREATE USER', 'CREATE USER');
+  if (!isOwnAccount(ctx, user, host)) {
+    requirePrivilege(ctx, 'CREATE USER', 'CREATE USER');
+    requireRightsOver(ctx, user, host);
+  }
   const account = ctx.catalog.accounts.get(user, host);
   if (account === null) throw sqlError('ER_CANNOT_USER', 'SHOW CREATE USER', quotedAccount(user, host));
-  const as = account.authenticationString === '' ? '' : ` AS ${authStringLiteral(account.authenticationString)}`;
+  // As MySQL 8: without the right to read mysql.user, a stored string is shown as <secret>.
+  const shown = holds(ctx, 'CREATE USER') ? authStringLiteral(account.authenticationString) : "'<secret>'";
+  const as = account.authenticationString === '' ? '' : ` AS ${shown}`;
   const text =
     `CREATE USER ${backquoted(account.user, account.host)} IDENTIFIED WITH '${account.plugin}'${as} REQUIRE NONE ` +
     'PASSWORD EXPIRE DEFAULT ACCOUNT UNLOCK PASSWORD HISTORY DEFAULT PASSWORD REUSE INTERVAL DEFAULT PASSWORD REQUIRE CURRENT DEFAULT';

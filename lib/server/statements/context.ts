@@ -4,7 +4,7 @@
 import { BINARY_CHARSET, ColumnFlag, ColumnType } from '../../protocol/constants';
 import { buildOk } from '../../protocol/responses';
 import { buildTextResultSet, ColumnDefinition } from '../../protocol/result-set';
-import { Privilege } from '../catalog/accounts';
+import { Account, Privilege } from '../catalog/accounts';
 import { Catalog } from '../catalog/catalog';
 import type { AuthenticatedConnection } from '../handshake';
 import { sqlError } from '../sql-error';
@@ -50,16 +50,30 @@ export function resultSet(ctx: StatementContext, names: readonly string[], rows:
   return buildTextResultSet(columns, text, ctx.connection.capabilities);
 }
 
+/** The session's account as it is now (a GRANT, REVOKE or DROP USER since login counts), or null. */
+export function currentAccount(ctx: StatementContext): Account | null {
+  const { user, host } = ctx.connection.account;
+  return ctx.catalog.accounts.get(user, host);
+}
+
+/** Whether the session's account holds ALL, or `privilege` when one is named. */
+export function holds(ctx: StatementContext, privilege: Privilege | null): boolean {
+  const held = currentAccount(ctx)?.privileges ?? [];
+  return held.includes('ALL') || (privilege !== null && held.includes(privilege));
+}
+
 /**
- * MySQL's check_global_access: the session's account (as it is now: a GRANT, REVOKE or DROP
- * USER since login counts) must hold ALL or `privilege`. `shown` names it in the 1227 message.
+ * MySQL's check_global_access: the session's account must hold ALL or `privilege`; `shown`
+ * names it in the 1227 message. Statements that change the catalog check inside their change,
+ * so a REVOKE queued ahead of them counts.
  */
 export function requirePrivilege(ctx: StatementContext, privilege: Privilege | null, shown: string): void {
-  const { user, host } = ctx.connection.account;
-  const held = ctx.catalog.accounts.get(user, host)?.privileges ?? [];
-  if (held.includes('ALL') || (privilege !== null && held.includes(privilege))) return;
-  throw sqlError('ER_SPECIFIC_ACCESS_DENIED_ERROR', shown);
+  if (!holds(ctx, privilege)) throw sqlError('ER_SPECIFIC_ACCESS_DENIED_ERROR', shown);
 }
+
+/** The session's own account, which it may always look at. */
+export const isOwnAccount = (ctx: StatementContext, user: string, host: string): boolean =>
+  user === ctx.connection.account.user && host === ctx.connection.account.host;
 
 /** 'user'@'host' as MySQL quotes accounts in its messages. */
 export const quotedAccount = (user: string, host: string): string => `'${user}'@'${host}'`;

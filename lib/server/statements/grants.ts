@@ -5,19 +5,19 @@ import { Privilege } from '../catalog/accounts';
 import { Statement } from '../sql/statements';
 import { sqlError } from '../sql-error';
 import { backquoted } from './accounts';
-import { ok, Reply, requirePrivilege, resultSet, StatementContext } from './context';
+import { currentAccount, isOwnAccount, ok, Reply, requirePrivilege, resultSet, StatementContext } from './context';
 
 type Of<T extends Statement['type']> = Extract<Statement, { type: T }>;
 
-function requireGrantOption(ctx: StatementContext): void {
-  const { user, host } = ctx.connection.account;
-  if (ctx.catalog.accounts.get(user, host)?.grantOption !== true) throw sqlError('ER_SPECIFIC_ACCESS_DENIED_ERROR', 'GRANT OPTION');
+// A grantor holds what it grants (or revokes), and the grant option.
+function requireGrantRights(ctx: StatementContext, privileges: readonly Privilege[]): void {
+  for (const privilege of privileges) requirePrivilege(ctx, privilege, privilege === 'ALL' ? 'ALL PRIVILEGES' : privilege);
+  if (currentAccount(ctx)?.grantOption !== true) throw sqlError('ER_SPECIFIC_ACCESS_DENIED_ERROR', 'GRANT OPTION');
 }
 
 export async function grant(statement: Of<'grant'>, ctx: StatementContext): Promise<Reply> {
-  for (const privilege of statement.privileges) requirePrivilege(ctx, privilege, privilege === 'ALL' ? 'ALL PRIVILEGES' : privilege);
-  requireGrantOption(ctx);
   await ctx.catalog.change(() => {
+    requireGrantRights(ctx, statement.privileges);
     for (const { user, host } of statement.to) {
       const account = ctx.catalog.accounts.get(user, host);
       // MySQL 8 no longer creates an account by GRANT.
@@ -30,9 +30,8 @@ export async function grant(statement: Of<'grant'>, ctx: StatementContext): Prom
 }
 
 export async function revoke(statement: Of<'revoke'>, ctx: StatementContext): Promise<Reply> {
-  for (const privilege of statement.privileges) requirePrivilege(ctx, privilege, privilege === 'ALL' ? 'ALL PRIVILEGES' : privilege);
-  requireGrantOption(ctx);
   await ctx.catalog.change(() => {
+    requireGrantRights(ctx, statement.privileges);
     for (const { user, host } of statement.from) {
       const account = ctx.catalog.accounts.get(user, host);
       if (account === null) throw sqlError('ER_NONEXISTING_GRANT', user, host);
@@ -50,8 +49,7 @@ export async function revoke(statement: Of<'revoke'>, ctx: StatementContext): Pr
 
 export function showGrants(statement: Of<'show-grants'>, ctx: StatementContext): Reply {
   const { user, host } = statement.account ?? ctx.connection.account;
-  const own = user === ctx.connection.account.user && host === ctx.connection.account.host;
-  if (!own) requirePrivilege(ctx, 'CREATE USER', 'CREATE USER');
+  if (!isOwnAccount(ctx, user, host)) requirePrivilege(ctx, 'CREATE USER', 'CREATE USER');
   const account = ctx.catalog.accounts.get(user, host);
   if (account === null) throw sqlError('ER_NONEXISTING_GRANT', user, host);
   const what = account.privileges.includes('ALL') ? 'ALL PRIVILEGES' : account.privileges.includes('CREATE USER') ? 'CREATE USER' : 'USAGE';

@@ -8,14 +8,18 @@ import { pluginRows } from './select';
 type Of<T extends Statement['type']> = Extract<Statement, { type: T }>;
 
 export async function installPlugin(statement: Of<'install-plugin'>, ctx: StatementContext): Promise<Reply> {
-  requirePrivilege(ctx, null, 'SUPER');
-  await ctx.catalog.change(() => ctx.catalog.plugins.install(statement.name, statement.soname));
+  await ctx.catalog.change(() => {
+    requirePrivilege(ctx, null, 'SUPER');
+    ctx.catalog.plugins.install(statement.name, statement.soname);
+  });
   return ok();
 }
 
 export async function uninstallPlugin(statement: Of<'uninstall-plugin'>, ctx: StatementContext): Promise<Reply> {
-  requirePrivilege(ctx, null, 'SUPER');
-  await ctx.catalog.change(() => ctx.catalog.dropUnloadable(statement.name) || ctx.catalog.plugins.uninstall(statement.name));
+  await ctx.catalog.change(() => {
+    requirePrivilege(ctx, null, 'SUPER');
+    return ctx.catalog.dropUnloadable(statement.name) || ctx.catalog.plugins.uninstall(statement.name);
+  });
   return ok();
 }
 

@@ -11,7 +11,7 @@ interface Table {
   /** Column names as MySQL spells them (SELECT * and the result's headers use these). */
   columns: readonly string[];
   /** The privilege reading it needs: null for any account. */
-  privilege: Privilege | 'ALL' | null;
+  privilege: Privilege | null;
   rows(ctx: StatementContext): Value[][];
 }
 
@@ -60,7 +60,7 @@ const TABLES: Record<string, Table> = {
 
 function tableOf(schema: string | null, name: string, ctx: StatementContext): Table {
   const qualified = `${(schema ?? ctx.database ?? '').toLowerCase()}.${name.toLowerCase()}`;
-  const table = TABLES[qualified];
+  const table = Object.hasOwn(TABLES, qualified) ? TABLES[qualified] : undefined;
   if (table === undefined) throw sqlError('ER_NO_SUCH_TABLE', schema ?? ctx.database ?? '', name);
   return table;
 }
@@ -78,7 +78,7 @@ export function select(statement: Extract<Statement, { type: 'select' }>, ctx: S
     if (keep) rows.push(row);
   } else {
     const table = tableOf(statement.from.schema, statement.from.name, ctx);
-    if (table.privilege !== null) requirePrivilege(ctx, table.privilege === 'ALL' ? null : table.privilege, 'SELECT');
+    if (table.privilege !== null) requirePrivilege(ctx, table.privilege, 'SELECT');
     const keys = table.columns.map((column) => column.toLowerCase());
     const items = statement.items.flatMap((item) =>
       item.expr.kind === 'star' ? table.columns.map((column) => ({ name: column, expr: { kind: 'column', table: null, name: column } as const })) : [{ name: item.alias ?? item.text, expr: item.expr }],

@@ -3,6 +3,7 @@
 // of a table when there is a FROM.
 import { Condition, Expr } from '../sql/statements';
 import { sqlError } from '../sql-error';
+import { wildcardMatch } from '../wildcard';
 import { StatementContext, Value } from './context';
 
 /** A table row by lower-case column name. */
@@ -20,7 +21,7 @@ const functions: Record<string, (ctx: StatementContext) => Value> = {
 };
 
 export function variable(ctx: StatementContext, name: string): Value {
-  if (!(name in ctx.variables)) throw sqlError('ER_UNKNOWN_SYSTEM_VARIABLE', name);
+  if (!Object.hasOwn(ctx.variables, name)) throw sqlError('ER_UNKNOWN_SYSTEM_VARIABLE', name);
   return ctx.variables[name];
 }
 
@@ -31,13 +32,12 @@ export function evaluate(expr: Expr, ctx: StatementContext, row: Row | null): Va
     case 'variable':
       return variable(ctx, expr.name);
     case 'call': {
-      const fn = functions[expr.name];
-      if (fn === undefined || expr.args.length > 0) throw sqlError('ER_SP_DOES_NOT_EXIST', 'FUNCTION', expr.name);
-      return fn(ctx);
+      if (!Object.hasOwn(functions, expr.name) || expr.args.length > 0) throw sqlError('ER_SP_DOES_NOT_EXIST', 'FUNCTION', expr.name);
+      return functions[expr.name](ctx);
     }
     case 'column': {
       const name = expr.name.toLowerCase();
-      if (row === null || !(name in row)) throw sqlError('ER_BAD_FIELD_ERROR', expr.name, 'field list');
+      if (row === null || !Object.hasOwn(row, name)) throw sqlError('ER_BAD_FIELD_ERROR', expr.name, 'field list');
       return row[name];
     }
     case 'star':
@@ -45,41 +45,16 @@ export function evaluate(expr: Expr, ctx: StatementContext, row: Row | null): Va
   }
 }
 
-/**
- * MySQL's LIKE under a case-insensitive collation: % any run, _ one character, \ escapes. The
- * classic wildcard walk, backtracking only to the last %: linear in practice and O(n·m) at
- * worst, so no pattern can stall the event loop (a RegExp of it could backtrack exponentially).
- */
+// LIKE's operands are names and short texts here; longer ones are refused, so the O(n·m) walk of
+// a hostile pattern over a hostile text stays within about a million steps.
+const MAX_LIKE_OPERAND = 1024;
+
+/** MySQL's LIKE under a case-insensitive collation: % any run, _ one character, \\ escapes. */
 export function like(value: string, pattern: string): boolean {
-  const text = [...value.toLowerCase()];
-  // The pattern as tokens: '%', '_' or a literal character (escapes resolved).
-  const chars = [...pattern];
-  const tokens: string[] = [];
-  for (let i = 0; i < chars.length; i++) {
-    const c = chars[i];
-    if (c === '\\' && i + 1 < chars.length) tokens.push(`=${chars[++i].toLowerCase()}`);
-    else tokens.push(c === '%' || c === '_' ? c : `=${c.toLowerCase()}`);
+  if (value.length > MAX_LIKE_OPERAND || pattern.length > MAX_LIKE_OPERAND) {
+    throw sqlError('ER_NOT_SUPPORTED_YET', `LIKE over ${MAX_LIKE_OPERAND} characters`);
   }
-  let t = 0;
-  let p = 0;
-  let star = -1;
-  let resume = 0;
-  while (t < text.length) {
-    if (p < tokens.length && (tokens[p] === '_' || tokens[p] === `=${text[t]}`)) {
-      t++;
-      p++;
-    } else if (p < tokens.length && tokens[p] === '%') {
-      star = p++;
-      resume = t;
-    } else if (star >= 0) {
-      p = star + 1;
-      t = ++resume;
-    } else {
-      return false;
-    }
-  }
-  while (p < tokens.length && tokens[p] === '%') p++;
-  return p === tokens.length;
+  return wildcardMatch(value, pattern, true);
 }
 
 // Comparisons under a case-insensitive collation, as MySQL compares strings by default; NULL is unknown.
