@@ -14,15 +14,22 @@ import { lookupUserSync } from '../peer/users';
 import { Accounts } from '../server/catalog/accounts';
 import { Catalog } from '../server/catalog/catalog';
 import { PluginRow, ServerPlugins } from '../server/catalog/plugins';
-import { CatalogState, Datadir } from '../server/datadir/datadir';
+import { CatalogState, corruptState, Datadir } from '../server/datadir/datadir';
 import { DEFAULT_BACKLOG } from '../server/limits';
 import { AuthServer, createServer } from '../server/listener';
 import { mysqlNativePasswordPlugin } from '../server/plugins/native-password';
 import { cachingSha2PasswordPlugin } from '../server/plugins/caching-sha2-password';
 import { ErrorLog, openErrorLog } from './error-log';
 
-/** Where the datadir lives when none is given: one per OS user, as each runs its own server. */
-export const defaultDatadir = (): string => path.join(os.tmpdir(), `auth-socket-data-${process.getuid?.() ?? 0}`);
+/**
+ * Where the datadir lives when none is given: /var/lib/auth-socket for root, as mysqld's
+ * /var/lib/mysql; another user's own state directory (XDG_STATE_HOME). Never a shared temp
+ * directory, where another user could have put one first.
+ */
+export function defaultDatadir(): string {
+  if (process.geteuid?.() === 0) return '/var/lib/auth-socket';
+  return path.join(process.env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state'), 'auth-socket');
+}
 
 // sun_path holds 108 bytes with its NUL.
 const MAX_SOCKET_PATH = 107;
@@ -61,7 +68,8 @@ export async function claimSocketPath(socketPath: string): Promise<void> {
       probe.destroy();
       resolve(true);
     });
-    probe.once('error', () => resolve(false));
+    // Only a refusal says nobody listens; a full backlog (EAGAIN) or a denied connect is a live server's.
+    probe.once('error', (error: NodeJS.ErrnoException) => resolve(error.code !== 'ECONNREFUSED'));
   });
   if (live) throw codedError('ERR_SOCKET_IN_USE', `a server is already listening on ${socketPath}`);
   fs.unlinkSync(socketPath);
@@ -94,7 +102,13 @@ function catalogOf(datadir: Datadir, state: CatalogState | null, options: ServeO
     const admins = new Set(['root', lookupUserSync(process.getuid?.() ?? 0)?.name].filter((name): name is string => typeof name === 'string'));
     for (const user of admins) accounts.create({ user, host: 'localhost', plugin: 'auth_socket', privileges: ['ALL'], grantOption: true });
   } else {
-    for (const row of state.accounts) accounts.create(row);
+    state.accounts.forEach((row, i) => {
+      try {
+        accounts.create(row);
+      } catch (error) {
+        throw corruptState(datadir, `account row ${i}: ${(error as Error).message}`);
+      }
+    });
   }
   return { catalog: new Catalog(accounts, plugins, datadir, unloadable), first: state === null };
 }
@@ -157,7 +171,7 @@ export async function startServe(options: ServeOptions, log: ErrorLog = openErro
       socket.once('close', () => sockets.delete(socket));
     });
     let stopping: Promise<void> | null = null;
-    const stop = () => (stopping ??= shutdown(listeners, sockets, datadir, log));
+    const stop = () => (stopping ??= shutdown(listeners, sockets, catalog, datadir, log));
     server.on('shutdown', (connection) => {
       log.note(`shutdown requested by '${connection.user}'@'${connection.host}'`);
       void stop();
@@ -172,7 +186,7 @@ export async function startServe(options: ServeOptions, log: ErrorLog = openErro
   }
 }
 
-async function shutdown(listeners: net.Server[], sockets: Set<net.Socket>, datadir: Datadir, log: ErrorLog): Promise<void> {
+async function shutdown(listeners: net.Server[], sockets: Set<net.Socket>, catalog: Catalog, datadir: Datadir, log: ErrorLog): Promise<void> {
   log.note('shutting down');
   const closed = Promise.all(listeners.map((listener) => new Promise((resolve) => listener.close(resolve))));
   // close() waits for every connection: sessions still open after the grace are ended.
@@ -181,6 +195,8 @@ async function shutdown(listeners: net.Server[], sockets: Set<net.Socket>, datad
   }, SHUTDOWN_GRACE_MS);
   await closed;
   clearTimeout(grace);
+  // A change still being written finishes before the datadir is let go.
+  await catalog.idle();
   datadir.close();
   log.note('shutdown complete');
   log.close();

@@ -39,7 +39,8 @@ export const SERVE_USAGE = `usage: auth-socket serve [--defaults-file=FILE] [--s
   only we have, such as socket-mode, account and server-version, go in [auth-socket]); the
   command line wins over the file. Names take '-' or '_' alike; a 'loose-' prefix lets an
   unknown option pass.
-  Without --account, the OS user running the server gets USER@localhost IDENTIFIED WITH auth_socket.`;
+  A first start on an empty datadir (default /var/lib/auth-socket for root) installs auth_socket
+  and makes root@localhost, and the OS user running the server, administrators over it.`;
 
 /** The groups serve reads, as mysqld reads [mysqld]; ours holds what mysqld has no name for. */
 export const SERVE_GROUPS = ['mysqld', 'auth-socket'];

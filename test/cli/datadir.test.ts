@@ -23,11 +23,10 @@ describeAsRoot('auth-socket serve: the datadir', () => {
     dir.remove();
   });
 
-  it('defaults to $TMPDIR/auth-socket-data-<uid>, created 0700 with its state file 0600; root@localhost administers', async () => {
+  it('a first start creates its datadir 0700 with its state file 0600; root@localhost administers', async () => {
     const socketPath = path.join(dir.path, 'mysqld.sock');
-    // The child's TMPDIR is our temp dir, so the default datadir lands there.
-    const server = await startServe([`--socket=${socketPath}`], { env: { PATH: process.env.PATH, TMPDIR: dir.path, LANG: 'C' } });
-    const datadir = path.join(dir.path, `auth-socket-data-${process.getuid!()}`);
+    const datadir = path.join(dir.path, 'data');
+    const server = await startServe([`--socket=${socketPath}`, `--datadir=${datadir}`]);
     expect(fs.statSync(datadir).mode & 0o7777).toBe(0o700);
     const state = path.join(datadir, STATE_FILE);
     expect(fs.statSync(state).mode & 0o7777).toBe(0o600);

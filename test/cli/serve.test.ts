@@ -9,7 +9,7 @@ import { PacketChannel } from '../../lib/transport/packet-channel';
 import { parseHandshakeV10 } from '../../lib/protocol/handshake';
 import { parseErr } from '../../lib/protocol/responses';
 import { ErrorLog } from '../../lib/cli/error-log';
-import { claimSocketPath, RunningServer, startServe } from '../../lib/cli/serve';
+import { claimSocketPath, defaultDatadir, RunningServer, startServe } from '../../lib/cli/serve';
 import { ServerPlugins } from '../../lib/server/catalog/plugins';
 import { parseAccountSpec, parseServeArgs } from '../../lib/config/serve-options';
 import { lookupUserSync } from '../../lib/peer/users';
@@ -212,6 +212,12 @@ describe('--max-connections', () => {
     expect(parseServeArgs(['--max_connections=7']).maxConnections).toBe(7);
     expect(() => parseServeArgs(['--max-connections=0'])).toThrow(/whole number/);
   });
+});
+
+// Never a shared temp directory, where another user could have made it first.
+it("puts the default datadir where mysqld's would be for root, in the user's own state directory otherwise", () => {
+  if (process.geteuid!() === 0) expect(defaultDatadir()).toBe('/var/lib/auth-socket');
+  else expect(defaultDatadir()).toBe(path.join(process.env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state'), 'auth-socket'));
 });
 
 describe('claimSocketPath', () => {

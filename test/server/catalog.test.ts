@@ -72,8 +72,10 @@ it('undoes a change whose statement failed half-way, and runs changes one at a t
 it('refuses to start on a state that does not read back, leaving it untouched', async () => {
   const data = path.join(dir, 'data');
   fs.mkdirSync(data, { mode: 0o700 });
-  for (const text of ['{"format":1,"accounts":[', '{"format":2,"accounts":[],"plugins":[]}', '{"format":1,"accounts":[{"user":1}],"plugins":[]}']) {
-    fs.writeFileSync(path.join(data, STATE), text);
+  const deep = `{"format":1,"accounts":${'['.repeat(200_000)}${']'.repeat(200_000)},"plugins":[]}`;
+  const extraField = '{"format":1,"accounts":[{"user":"a","host":"h","plugin":"p","authenticationString":"","privileges":[],"grantOption":false,"password":"x"}],"plugins":[]}';
+  for (const text of ['{"format":1,"accounts":[', '{"format":2,"accounts":[],"plugins":[]}', '{"format":1,"accounts":[{"user":1}],"plugins":[]}', deep, extraField]) {
+    fs.writeFileSync(path.join(data, STATE), text, { mode: 0o600 });
     await expect(Datadir.open(data)).rejects.toMatchObject({ code: 'ERR_DATADIR_CORRUPT', message: expect.stringMatching(/cannot be read back/) });
     expect(fs.readFileSync(path.join(data, STATE), 'utf8')).toBe(text);
   }
@@ -99,4 +101,35 @@ it('ignores a temp file a crash left before its rename: the state before the cha
   expect(state?.accounts.map((account) => account.user)).toEqual(['kept']);
   expect(fs.existsSync(path.join(data, `${STATE}.tmp`))).toBe(false);
   reopened.close();
+});
+
+// Another user could have made the datadir first (a shared directory) or written into it.
+it('refuses a datadir or state file others may write, and never writes through a link left at its temp name', async () => {
+  const open = path.join(dir, 'open');
+  fs.mkdirSync(open, { mode: 0o777 });
+  fs.chmodSync(open, 0o777);
+  await expect(Datadir.open(open)).rejects.toMatchObject({ code: 'ERR_DATADIR_UNSAFE', message: expect.stringMatching(/mode 0777/) });
+
+  const data = path.join(dir, 'data');
+  const { datadir, catalog } = await opened(data);
+  await catalog.change(() => catalog.accounts.create({ user: 'a', host: 'localhost', plugin: 'auth_socket' }));
+  const victim = path.join(dir, 'victim');
+  fs.writeFileSync(victim, 'keep me');
+  fs.symlinkSync(victim, path.join(data, `${STATE}.tmp`));
+  await catalog.change(() => catalog.accounts.create({ user: 'b', host: 'localhost', plugin: 'auth_socket' }));
+  expect(fs.readFileSync(victim, 'utf8')).toBe('keep me');
+  expect(fs.lstatSync(path.join(data, STATE)).isSymbolicLink()).toBe(false);
+  datadir.close();
+
+  fs.chmodSync(path.join(data, STATE), 0o644);
+  await expect(Datadir.open(data)).rejects.toMatchObject({ code: 'ERR_DATADIR_UNSAFE' });
+});
+
+it('gives two long datadir paths with one prefix locks of their own', async () => {
+  const long = path.join(dir, 'd'.repeat(120));
+  const [one, two] = [path.join(long, 'one'), path.join(long, 'two')];
+  const first = await Datadir.open(one);
+  const second = await Datadir.open(two);
+  first.datadir.close();
+  second.datadir.close();
 });

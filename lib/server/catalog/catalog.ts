@@ -31,6 +31,11 @@ export class Catalog {
     return at >= 0;
   }
 
+  /** Resolves once every change asked for so far is written (or failed). */
+  idle(): Promise<void> {
+    return this.queue.then(() => undefined);
+  }
+
   /**
    * Runs `apply` (which changes accounts or plugins, or throws and changes nothing) after every
    * earlier change, then makes the result durable; resolves with apply's result once it is.
@@ -38,7 +43,7 @@ export class Catalog {
   change<T>(apply: () => T): Promise<T> {
     const run = this.queue.then(async () => {
       const accounts = this.accounts.list();
-      const plugins = this.plugins.snapshot();
+      const plugins = this.plugins.list();
       const unloadable = [...this.unloadable];
       const undo = () => {
         this.accounts.restore(accounts);
@@ -56,7 +61,9 @@ export class Catalog {
       try {
         await this.datadir.save(this.state());
       } catch (error) {
-        undo();
+        // Before the rename the old state stands, so memory goes back to it; after it the new
+        // state is the file's, and memory keeps it, though its durability is not proven.
+        if ((error as NodeJS.ErrnoException).code !== 'ERR_DATADIR_SYNC') undo();
         throw sqlError('ER_ERROR_ON_WRITE', this.datadir.dir, (error as NodeJS.ErrnoException).code ?? String(error));
       }
       return result;

@@ -70,11 +70,7 @@ export class ServerPlugins {
     return this.add(plugin, library, true);
   }
 
-  /** The active plugins as they are now, for restore() if a change cannot be made durable. */
-  snapshot(): LoadedPlugin[] {
-    return this.list();
-  }
-
+  /** Puts back the plugins list() returned (a change that could not be made durable is undone). */
   restore(snapshot: readonly LoadedPlugin[]): void {
     this.loaded.clear();
     for (const entry of snapshot) this.loaded.set(key(entry.plugin.name), entry);

@@ -4,6 +4,7 @@
 // over it, the directory fsynced), so a kill -9 at any instant leaves the old state or the new
 // one. A state that does not read back stops the start: it never starts empty over it. One
 // server at a time: a lock held for the life of the process.
+import crypto from 'crypto';
 import fs from 'fs';
 import net from 'net';
 import path from 'path';
@@ -34,20 +35,50 @@ function corrupt(file: string, why: string): Error {
   return codedError('ERR_DATADIR_CORRUPT', `the datadir's state ${file} cannot be read back (${why}); fix or restore it: the server does not start empty over it`);
 }
 
-const isString = (value: unknown): value is string => typeof value === 'string';
+// The state is small (accounts and plugins); a far larger file is not one this server wrote.
+const MAX_STATE_BYTES = 64 * 1024 * 1024;
+const ACCOUNT_KEYS = ['authenticationString', 'grantOption', 'host', 'plugin', 'privileges', 'user'];
+const PLUGIN_KEYS = ['library', 'name'];
 
+const isString = (value: unknown): value is string => typeof value === 'string';
+const hasKeys = (row: unknown, keys: readonly string[]) =>
+  typeof row === 'object' && row !== null && !Array.isArray(row) && Object.keys(row).sort().join() === keys.join();
+
+// Every row as this server writes it: exactly its fields, of their types; the catalog then
+// checks their values (names, privileges, hashes) as it loads them.
 function checkState(file: string, parsed: unknown): CatalogState {
   const state = parsed as { format?: unknown; accounts?: unknown; plugins?: unknown };
   if (typeof state !== 'object' || state === null || state.format !== FORMAT) throw corrupt(file, `not format ${FORMAT}`);
   if (!Array.isArray(state.accounts) || !Array.isArray(state.plugins)) throw corrupt(file, 'accounts and plugins must be lists');
-  for (const row of state.accounts as AccountRow[]) {
-    const ok = [row?.user, row?.host, row?.plugin, row?.authenticationString].every(isString) && Array.isArray(row.privileges) && typeof row.grantOption === 'boolean';
-    if (!ok) throw corrupt(file, `bad account row ${JSON.stringify(row)?.slice(0, 200)}`);
-  }
-  for (const row of state.plugins as PluginRow[]) {
-    if (![row?.name, row?.library].every(isString)) throw corrupt(file, `bad plugin row ${JSON.stringify(row)?.slice(0, 200)}`);
-  }
+  state.accounts.forEach((row: AccountRow, i: number) => {
+    const ok =
+      hasKeys(row, ACCOUNT_KEYS) &&
+      [row.user, row.host, row.plugin, row.authenticationString].every(isString) &&
+      Array.isArray(row.privileges) &&
+      row.privileges.every(isString) &&
+      typeof row.grantOption === 'boolean';
+    if (!ok) throw corrupt(file, `account row ${i} is not one this server writes`);
+  });
+  state.plugins.forEach((row: PluginRow, i: number) => {
+    if (!hasKeys(row, PLUGIN_KEYS) || ![row.name, row.library].every(isString)) throw corrupt(file, `plugin row ${i} is not one this server writes`);
+  });
   return { accounts: state.accounts as AccountRow[], plugins: state.plugins as PluginRow[] };
+}
+
+/** A datadir's state that reads back but does not load (a duplicate account, an unknown privilege...). */
+export function corruptState(datadir: Datadir, why: string): Error {
+  return corrupt(path.join(datadir.dir, STATE_FILE), why);
+}
+
+// Only the server's own user may have written what it loads: a directory or state file of
+// someone else's, or one others may write, could have been planted.
+function checkOwnership(what: string, target: string, stat: fs.Stats): void {
+  const uid = process.geteuid?.() ?? 0;
+  if (stat.isSymbolicLink()) throw codedError('ERR_DATADIR_UNSAFE', `${what} ${target} is a symbolic link`);
+  if (stat.uid !== uid) throw codedError('ERR_DATADIR_UNSAFE', `${what} ${target} belongs to uid ${stat.uid}, not to uid ${uid} running the server`);
+  if (stat.mode & 0o077) {
+    throw codedError('ERR_DATADIR_UNSAFE', `${what} ${target} has mode 0${(stat.mode & 0o777).toString(8)}; other users may not have any access to it (chmod 700)`);
+  }
 }
 
 // The lock: an abstract Unix socket named after the datadir's real path. The kernel frees it
@@ -62,7 +93,10 @@ function lock(dir: string): Promise<net.Server> {
           : error,
       ),
     );
-    server.listen({ path: `\0auth-socket-datadir:${dir}` }, () => resolve(server.unref()));
+    // A digest of the path: an abstract name is cut to sun_path's 107 bytes, and two long paths
+    // with one prefix must not share a lock.
+    const digest = crypto.createHash('sha256').update(dir).digest('hex');
+    server.listen({ path: `\0auth-socket-datadir:${digest}` }, () => resolve(server.unref()));
   });
 }
 
@@ -83,22 +117,27 @@ export class Datadir {
    */
   static async open(dir: string): Promise<{ datadir: Datadir; state: CatalogState | null }> {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    checkOwnership('the datadir', dir, fs.lstatSync(dir));
     const real = fs.realpathSync(dir);
     const datadir = new Datadir(real, await lock(real));
     try {
       // A write that a crash interrupted before its rename: the state it was to replace stands.
       fs.rmSync(`${datadir.file}.tmp`, { force: true });
-      let text: string;
+      let stat: fs.Stats;
       try {
-        text = fs.readFileSync(datadir.file, 'utf8');
+        stat = fs.lstatSync(datadir.file);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { datadir, state: null };
         throw error;
       }
+      checkOwnership('the datadir state', datadir.file, stat);
+      if (stat.size > MAX_STATE_BYTES) throw corrupt(datadir.file, `${stat.size} bytes, over ${MAX_STATE_BYTES}`);
+      const text = fs.readFileSync(datadir.file, 'utf8');
       let parsed: unknown;
       try {
         parsed = JSON.parse(text);
       } catch (error) {
+        // A syntax error, or a nesting deep enough to exhaust the stack.
         throw corrupt(datadir.file, (error as Error).message);
       }
       return { datadir, state: checkState(datadir.file, parsed) };
@@ -108,10 +147,15 @@ export class Datadir {
     }
   }
 
-  /** Replaces the state durably: resolves once a crash can no longer lose it. */
+  /**
+   * Replaces the state durably: resolves once a crash can no longer lose it. A failure after the
+   * rename (the directory's fsync) is ERR_DATADIR_SYNC: the new state is the file's then.
+   */
   async save(state: CatalogState): Promise<void> {
     const tmp = `${this.file}.tmp`;
-    const file = await fs.promises.open(tmp, 'w', 0o600);
+    // Created afresh, never through a link someone left at that name.
+    await fs.promises.rm(tmp, { force: true });
+    const file = await fs.promises.open(tmp, 'wx', 0o600);
     try {
       await file.writeFile(`${JSON.stringify({ format: FORMAT, ...state }, null, 1)}\n`);
       await file.sync();
@@ -120,11 +164,17 @@ export class Datadir {
     }
     await fs.promises.rename(tmp, this.file);
     // The rename itself is durable only once the directory is.
-    const directory = await fs.promises.open(this.dir, 'r');
     try {
-      await directory.sync();
-    } finally {
-      await directory.close();
+      const directory = await fs.promises.open(this.dir, 'r');
+      try {
+        await directory.sync();
+      } finally {
+        await directory.close();
+      }
+    } catch (error) {
+      const failure = codedError('ERR_DATADIR_SYNC', `the datadir ${this.dir} could not be synced after its state was replaced`);
+      failure.cause = error;
+      throw failure;
     }
   }
 
