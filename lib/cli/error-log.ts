@@ -17,6 +17,9 @@ export interface ErrorLog {
 
 type Fields = Record<string, string | number | null>;
 
+// A client-chosen name in a message must not start a line of its own in the log.
+const escapeControls = (text: string) => text.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+
 /** The log to `file` (appended, created mode 0600: it names accounts and peers), or stderr. */
 export function openErrorLog(file: string | null, format: 'text' | 'json'): ErrorLog {
   const fd = file === null ? 2 : fs.openSync(file, 'a', 0o600);
@@ -25,7 +28,7 @@ export function openErrorLog(file: string | null, format: 'text' | 'json'): Erro
     const line =
       format === 'json'
         ? JSON.stringify({ time, level, event, message, ...fields })
-        : `${time} [${level}] ${message}${Object.entries(fields)
+        : `${time} [${level}] ${escapeControls(message)}${Object.entries(fields)
             .filter(([, value]) => value !== null)
             .map(([key, value]) => ` ${key}=${JSON.stringify(value)}`)
             .join('')}`;
