@@ -5,6 +5,7 @@
 import { codedError } from '../../errors';
 import { cachingSha2PasswordHash } from '../../auth/caching-sha2';
 import { nativePasswordHash } from '../../auth/native-password';
+import { wildcardMatch } from '../wildcard';
 
 /** The global privileges this server checks: ALL (everything), CREATE USER (account statements). */
 export type Privilege = 'ALL' | 'CREATE USER';
@@ -55,7 +56,7 @@ function toAccount(spec: AccountSpec): Account {
     throw codedError('ERR_INVALID_ARG_VALUE', 'give either password or authenticationString, not both', TypeError);
   }
   let authenticationString = '';
-  const passwordHash = PASSWORD_HASHES[plugin.toLowerCase()];
+  const passwordHash = Object.hasOwn(PASSWORD_HASHES, plugin.toLowerCase()) ? PASSWORD_HASHES[plugin.toLowerCase()] : undefined;
   if (spec.password !== undefined) {
     if (passwordHash === undefined) {
       throw codedError('ERR_INVALID_ARG_VALUE', `${plugin} takes no password (IDENTIFIED BY); give its authentication string`, TypeError);
@@ -83,11 +84,9 @@ const PASSWORD_HASHES: Record<string, { hash(password: string): string; stored: 
   caching_sha2_password: { hash: (password) => cachingSha2PasswordHash(password), stored: /^\$A\$[0-9A-F]{3}\$[\s\S]{63}$/, form: "MySQL's '$A$005$...' form" },
 };
 
-// MySQL's host patterns: % any run, _ one character, case-insensitive.
+// MySQL's host patterns: % any run, _ one character, case-insensitive (no escapes in host names).
 function hostMatches(pattern: string, host: string): boolean {
-  if (!/[%_]/.test(pattern)) return pattern === host;
-  const regex = pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/%/g, '.*').replace(/_/g, '.');
-  return new RegExp(`^${regex}$`, 's').test(host);
+  return /[%_]/.test(pattern) ? wildcardMatch(host, pattern, false) : pattern === host;
 }
 
 // MySQL tries the most specific host first: literal hosts, then patterns with a longer literal
