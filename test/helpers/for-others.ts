@@ -1,9 +1,11 @@
 // What tests run as other OS users (nobody, daemon, a uid without passwd entry, ...) cannot come
 // from the checkout: a checkout in /root or a mode-0700 temp dir is unreadable to them, and a
 // symlink would not help (its target stays unreadable). So jest's globalSetup copies those
-// fixtures, and the npm packages they require, once per run into a temp dir everyone can read
-// and only we can write (dirs 0755, files 0644), and passes its path to the workers in
-// FOR_OTHERS_ENV; globalTeardown removes it. Layout: <dir>/fixtures/<script>, <dir>/node_modules/...
+// fixtures, the npm packages they require, and the built package itself (for a server run as
+// another user), once per run into a temp dir everyone can read and only we can write (dirs
+// 0755, files 0644), and passes its path to the workers in FOR_OTHERS_ENV; globalTeardown removes
+// it. Layout mirrors the checkout: <dir>/fixtures/<script>, <dir>/dist, <dir>/prebuilds,
+// <dir>/package.json, <dir>/node_modules/...
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
@@ -21,11 +23,31 @@ export type FixtureForOthers = keyof typeof FIXTURES_FOR_OTHERS;
 
 export const FOR_OTHERS_ENV = 'AUTH_SOCKET_TEST_FOR_OTHERS';
 
-/** Path of the world-readable copy of `fixture`; run this, never test/fixtures/, as another user. */
-export function fixtureForOthers(fixture: FixtureForOthers): string {
+function forOthersDir(): string {
   const dir = process.env[FOR_OTHERS_ENV];
   if (dir === undefined) throw new Error(`${FOR_OTHERS_ENV} is not set: run the tests through jest's config (globalSetup: test/global-setup.ts)`);
-  return path.join(dir, 'fixtures', fixture);
+  return dir;
+}
+
+/** Path of the world-readable copy of `fixture`; run this, never test/fixtures/, as another user. */
+export function fixtureForOthers(fixture: FixtureForOthers): string {
+  return path.join(forOthersDir(), 'fixtures', fixture);
+}
+
+/** The world-readable copy of the built package's file `relative` (e.g. dist/cli/main.js). */
+export function packageFileForOthers(relative: string): string {
+  return path.join(forOthersDir(), relative);
+}
+
+// The built package as its users get it: what package.json's `files` ship, less the sources, and
+// its runtime dependencies (npm test builds dist/ before jest starts).
+function copyBuiltPackage(dest: string, copied: Set<string>): void {
+  if (!fs.existsSync(path.join(ROOT, 'dist'))) return;
+  for (const part of ['dist', 'prebuilds']) copyReadable(path.join(ROOT, part), path.join(dest, part));
+  fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(dest, 'package.json'));
+  fs.chmodSync(path.join(dest, 'package.json'), 0o644);
+  const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+  for (const dependency of Object.keys(manifest.dependencies ?? {})) copyPackage(dependency, ROOT, dest, copied);
 }
 
 // Copies dirs as 0755 and files as 0644 whatever the source modes and umask; follows symlinks
@@ -113,6 +135,7 @@ export function prepareForOthers(): string {
       fs.chmodSync(target, 0o644);
       for (const name of packages) copyPackage(name, ROOT, dest, copied);
     }
+    copyBuiltPackage(dest, copied);
     return dest;
   } catch (error) {
     fs.rmSync(dest, { recursive: true, force: true });

@@ -5,6 +5,7 @@ import { ChildProcess, spawn } from 'child_process';
 import fs from 'fs';
 import net from 'net';
 import path from 'path';
+import { packageFileForOthers } from './for-others';
 
 // AUTH_SOCKET_SERVE_MAIN runs another build's main.js (a build of a work in progress, say).
 export const SERVE_MAIN = process.env.AUTH_SOCKET_SERVE_MAIN ?? path.join(__dirname, '..', '..', 'dist', 'cli', 'main.js');
@@ -44,7 +45,10 @@ const live = new Set<ServeProcess>();
 /** Spawns `node dist/cli/main.js serve ...args` (nothing awaited: see waitListening). */
 export function spawnServe(args: string[], options: SpawnOptions = {}): ServeProcess {
   if (!fs.existsSync(SERVE_MAIN)) throw new Error(`${SERVE_MAIN} is missing: run npm run build first`);
-  const child = spawn(process.execPath, [SERVE_MAIN, 'serve', ...args], {
+  // Another OS user cannot read a checkout that lives in /root or a 0700 directory: it runs the
+  // world-readable copy of the built package.
+  const main = options.uid === undefined || options.uid === process.getuid!() ? SERVE_MAIN : packageFileForOthers('dist/cli/main.js');
+  const child = spawn(process.execPath, [main, 'serve', ...args], {
     cwd: '/',
     stdio: ['ignore', 'pipe', 'pipe'],
     env: options.env ?? { PATH: process.env.PATH, TMPDIR: process.env.TMPDIR, LANG: 'C' },
