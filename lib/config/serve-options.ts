@@ -43,7 +43,7 @@ export const SERVE_USAGE = `usage: auth-socket serve [--defaults-file=FILE] [--s
   and makes root@localhost, and the OS user running the server, administrators over it.`;
 
 /** The groups serve reads, as mysqld reads [mysqld]; ours holds what mysqld has no name for. */
-export const SERVE_GROUPS = ['mysqld', 'auth-socket'];
+const SERVE_GROUPS = ['mysqld', 'auth-socket'];
 
 const COMMAND_LINE = 'command line';
 

@@ -43,7 +43,7 @@ function isServerPlugin(value: unknown): value is ServerAuthPlugin {
 }
 
 /** The library's base name: `auth_socket.so`, `auth_socket.js` and `auth_socket` are one library. */
-export function libraryName(library: string): string {
+function libraryName(library: string): string {
   const base = library.replace(/\.(so|js|node)$/, '');
   // As mysqld: a library is a bare name inside plugin_dir, never a path.
   if (base === '' || /[/\\\0]/.test(base) || base === '.' || base === '..') {
