@@ -5,7 +5,7 @@
 // and a file descriptor need no logging library.
 import fs from 'fs';
 
-import type { AuthenticatedConnection } from '../server/handshake';
+import type { AuthenticatedConnection } from '../server/connection';
 import type { HandshakeError, LoginAttempt } from '../server/refusal';
 
 export interface ErrorLog {

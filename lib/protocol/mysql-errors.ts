@@ -22,6 +22,7 @@ export const MYSQL_ERRORS = {
       "Out of memory; check if mysqld or some other process uses all available memory; if not, you may have to use 'ulimit' to allow mysqld to use more memory or you can add more swap space",
     code: 'ERR_OUT_OF_RESOURCES',
   },
+  ER_UNKNOWN_COM_ERROR: { errno: 1047, sqlState: '08S01', format: 'Unknown command', code: 'ERR_UNKNOWN_COMMAND' },
   ER_HANDSHAKE_ERROR: { errno: 1043, sqlState: '08S01', format: 'Bad handshake', code: 'ERR_BAD_HANDSHAKE' },
   ER_ACCESS_DENIED_ERROR: {
     errno: 1045,
@@ -71,6 +72,9 @@ export const MYSQL_ERRORS = {
   CR_UNKNOWN_ERROR: { errno: 2000, sqlState: 'HY000', format: 'Unknown MySQL error' },
   CR_SERVER_LOST: { errno: 2013, sqlState: 'HY000', format: 'Lost connection to server at %s' },
   CR_MALFORMED_PACKET: { errno: 2027, sqlState: 'HY000', format: 'Malformed packet' },
+  // These two a proxy also sends, in the ERR that answers a login whose upstream failed.
+  CR_CONN_HOST_ERROR: { errno: 2003, sqlState: 'HY000', format: "Can't connect to MySQL server on '%-.100s' (%s)", code: 'ERR_UPSTREAM_UNREACHABLE' },
+  CR_SSL_CONNECTION_ERROR: { errno: 2026, sqlState: 'HY000', format: 'SSL connection error: %-.100s', code: 'ERR_SSL_CONNECTION' },
   CR_AUTH_PLUGIN_CANNOT_LOAD: {
     errno: 2059,
     sqlState: 'HY000',

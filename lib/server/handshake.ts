@@ -12,61 +12,21 @@ import { PASSWORD_USED_NO } from '../protocol/mysql-errors';
 import { buildOk } from '../protocol/responses';
 import { PacketChannel } from '../transport/packet-channel';
 import { Account } from './catalog/accounts';
+import { Admission, AuthenticatedConnection } from './connection';
 import { GREETING_PLUGIN, HandshakeVio } from './handshake-vio';
 import { resolveOptions, ResolvedOptions, ServerOptions } from './options';
 import { ServerAuthInfo } from './plugin';
 import { getPeerCredentials } from '../peer/credentials';
 import { HandshakeError, LoginAttempt, loginFailed, readFailure, Refusal, refusal, refuse } from './refusal';
 
-export interface AuthenticatedConnection {
-  /** The user name the client asked for (USER() shows user@host). */
-  user: string;
-  /** The client's host as MySQL sees it: 'localhost' for Unix-socket peers, the IP for TCP. */
-  host: string;
-  /** The account that matched (CURRENT_USER() shows its user@host). */
-  account: Account;
-  /** Whom the plugin authenticated the connection as (the account's user name: no proxy users). */
-  authenticatedAs: string;
-  /** The plugin's external identity (auth_socket: the OS user name), or null. */
-  externalUser: string | null;
-  plugin: string;
-  database: string | null;
-  /** Capabilities in effect: the client's flags that this server also offered. */
-  capabilities: number;
-  characterSet: number;
-  connectAttributes: Record<string, string> | null;
-  connectionId: number;
-  /** Bytes the client sent after its last authentication packet, byte-exact and not acted on. */
-  leftover: Buffer;
-  /** The peer's process as the kernel recorded it at connect() (Unix-socket peers only). */
-  peer: LoginAttempt['peer'];
-}
 
 const UTF8MB4_GENERAL_CI = 45;
 const SCRAMBLE_LENGTH = 20;
 
-/** What this server offers; the client's flags are intersected with these. */
-export const SERVER_CAPABILITIES =
-  (Capability.LONG_PASSWORD |
-    Capability.FOUND_ROWS |
-    Capability.LONG_FLAG |
-    Capability.CONNECT_WITH_DB |
-    Capability.NO_SCHEMA |
-    Capability.ODBC |
-    Capability.IGNORE_SPACE |
-    Capability.PROTOCOL_41 |
-    Capability.INTERACTIVE |
-    Capability.IGNORE_SIGPIPE |
-    Capability.TRANSACTIONS |
-    Capability.SECURE_CONNECTION |
-    Capability.MULTI_RESULTS |
-    Capability.PLUGIN_AUTH |
-    Capability.CONNECT_ATTRS |
-    Capability.PLUGIN_AUTH_LENENC_CLIENT_DATA |
-    Capability.DEPRECATE_EOF) >>>
-  0;
 
 let lastConnectionId = 0;
+// The greeting's scramble of each connection: COM_CHANGE_USER's proofs are made with it.
+const scrambles = new WeakMap<net.Socket, Buffer>();
 
 /** MySQL's generate_user_salt(): 7-bit bytes without NUL or '$', so clients may read it as a C string. */
 function newScramble(): Buffer {
@@ -92,7 +52,7 @@ async function greet(channel: PacketChannel, options: ResolvedOptions, connectio
       serverVersion: options.serverVersion,
       connectionId,
       authPluginData: scramble,
-      capabilities: SERVER_CAPABILITIES,
+      capabilities: options.capabilities,
       characterSet: UTF8MB4_GENERAL_CI,
       statusFlags: ServerStatus.AUTOCOMMIT,
       authPluginName: GREETING_PLUGIN.name,
@@ -143,8 +103,26 @@ async function authenticate(
   attempt: LoginAttempt,
 ): Promise<AuthenticatedConnection> {
   const scramble = newScramble();
+  scrambles.set(socket, scramble);
   const response = await greet(channel, options, connectionId, scramble);
+  return verify({ socket, channel, options, clientHost, connectionId, signal, attempt, scramble }, response);
+}
 
+interface Exchange {
+  socket: net.Socket;
+  channel: PacketChannel;
+  options: ResolvedOptions;
+  clientHost: string;
+  connectionId: number;
+  signal: AbortSignal;
+  attempt: LoginAttempt;
+  scramble: Buffer;
+}
+
+// The client's response against the account it names: the account's plugin decides (MySQL's
+// acl_authenticate, shared by the connection phase and COM_CHANGE_USER).
+async function verify(exchange: Exchange, response: HandshakeResponse41): Promise<AuthenticatedConnection> {
+  const { socket, channel, options, clientHost, connectionId, signal, attempt, scramble } = exchange;
   // As MySQL: a user name that starts and ends with a single quote is taken without them.
   const quoted = response.user.length > 1 && response.user.startsWith("'") && response.user.endsWith("'");
   const user = quoted ? response.user.slice(1, -1) : response.user;
@@ -218,7 +196,7 @@ async function authenticate(
     externalUser: info.externalUser,
     plugin: plugin.name,
     database: response.database,
-    capabilities: (response.capabilities & SERVER_CAPABILITIES) >>> 0,
+    capabilities: (response.capabilities & options.capabilities) >>> 0,
     characterSet: response.characterSet,
     connectAttributes: response.connectAttributes,
     connectionId,
@@ -249,7 +227,7 @@ export async function acceptWith(
   socket: net.Socket,
   options: ResolvedOptions,
   slot: 'open' | 'reserved',
-): Promise<{ connection: AuthenticatedConnection; channel: PacketChannel }> {
+): Promise<{ connection: AuthenticatedConnection; channel: PacketChannel; admission: Admission | null }> {
   // Without a listener a reset by the peer would crash the process; the handshake sees the close.
   socket.on('error', ignoreError);
   const connectionId = (lastConnectionId = (lastConnectionId % 0xffffffff) + 1);
@@ -271,19 +249,61 @@ export async function acceptWith(
     abort(controller, new HandshakeError('ERR_CONNECT_TIMEOUT', null, null, 'connect-timeout', `no complete handshake within ${options.connectTimeout} ms`));
     socket.destroy();
   }, options.connectTimeout);
+  let admission: Admission | null = null;
   try {
     const connection = await Promise.race([authenticate(socket, channel, options, clientHost, connectionId, controller.signal, attempt), ended]);
     // MySQL's extra connection is for administrators, decided once the account is known.
     if (slot === 'reserved' && !options.adminAccounts.has(`${connection.account.user}@${connection.account.host}`)) {
       throw refusal('too-many-connections');
     }
+    admission = options.admit === null ? null : await untilAborted(() => admit(options, connection, controller.signal), controller.signal);
     await Promise.race([channel.write(buildOk({ statusFlags: ServerStatus.AUTOCOMMIT })), ended]);
-    return { connection, channel };
+    return { connection, channel, admission };
   } catch (error) {
+    admission?.abandon();
     throw Object.assign(await handshakeError(socket, channel, error), { attempt });
   } finally {
     clearTimeout(timer);
     socket.off('close', onClose);
+    if (!controller.signal.aborted) abort(controller, codedError('ERR_HANDSHAKE_OVER', 'the handshake is over'));
+  }
+}
+
+// The admission hook's answer; a failure that is not a Refusal is the hook's bug, answered as a bad handshake.
+async function admit(options: ResolvedOptions, connection: AuthenticatedConnection, signal: AbortSignal): Promise<Admission | null> {
+  try {
+    return (await options.admit?.(connection, signal)) ?? null;
+  } catch (error) {
+    throw error instanceof Refusal ? error : refusal('admission-failed', error);
+  }
+}
+
+/**
+ * COM_CHANGE_USER inside a session (MySQL's acl_authenticate with COM_CHANGE_USER): the request,
+ * read from `channel` as a command (sequence 0), is verified against the account it names with the
+ * connection's greeting scramble, on the same socket, within connect_timeout. Resolves with the new
+ * connection (nothing written: the caller sends the OK); rejects with the Refusal whose ERR the
+ * caller sends. Unix-socket peers keep the credentials the kernel recorded at connect().
+ */
+export async function reauthenticate(
+  socket: net.Socket,
+  channel: PacketChannel,
+  options: ResolvedOptions,
+  current: AuthenticatedConnection,
+  response: HandshakeResponse41,
+): Promise<AuthenticatedConnection> {
+  const scramble = scrambles.get(socket);
+  if (scramble === undefined) throw codedError('ERR_INVALID_ARG_VALUE', 'the socket was not authenticated by this server');
+  const attempt: LoginAttempt = { user: null, host: current.host, plugin: null, osUser: null, peer: current.peer };
+  const controller = new AbortController();
+  const timer = setTimeout(() => abort(controller, codedError('ERR_CONNECT_TIMEOUT', `no complete COM_CHANGE_USER within ${options.connectTimeout} ms`)), options.connectTimeout);
+  try {
+    const exchange = { socket, channel, options, clientHost: current.host, connectionId: current.connectionId, signal: controller.signal, attempt, scramble };
+    return await untilAborted(() => verify(exchange, response), controller.signal);
+  } catch (error) {
+    throw error instanceof Refusal ? error : readFailure(error);
+  } finally {
+    clearTimeout(timer);
     if (!controller.signal.aborted) abort(controller, codedError('ERR_HANDSHAKE_OVER', 'the handshake is over'));
   }
 }

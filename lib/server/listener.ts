@@ -3,7 +3,8 @@
 // connection_handler_manager.cc), then the minimal session or the caller's 'session' listener.
 import net from 'net';
 
-import { AuthenticatedConnection, acceptWith, handOver } from './handshake';
+import { AuthenticatedConnection } from './connection';
+import { acceptWith, handOver } from './handshake';
 import { ConnectionSlots, defaultBacklog } from './limits';
 import { resolveOptions, ServerOptions } from './options';
 import { HandshakeError, refusal, refuse } from './refusal';
@@ -23,7 +24,7 @@ export interface AuthServer extends net.Server {
  * 'refuse' for each refusal. After a login it serves the session (server/session: account and
  * plugin statements, SHOW, the clients' start-up SELECTs), unless a 'session' listener is
  * attached: then the listener gets the socket and the connection (with its `leftover`) and owns
- * both. A SHUTDOWN by an account holding ALL emits 'shutdown' (refused when nothing listens).
+ * both. A session that options.admit admitted goes to its Admission instead (a proxy's relay). A SHUTDOWN by an account holding ALL emits 'shutdown' (refused when nothing listens).
  * Connections past maxConnections + 1 get 1040 in place of the greeting, as MySQL's; listen()
  * without a backlog uses options.backlog.
  */
@@ -49,9 +50,10 @@ export function createServer(options: ServerOptions): AuthServer {
           )
         : acceptWith(socket, resolved, slot);
     handshake.then(
-      ({ connection, channel }) => {
+      ({ connection, channel, admission }) => {
         const authenticated = handOver(socket, connection, channel);
         server.emit('login', authenticated);
+        if (admission !== null) return admission.serve(socket, authenticated);
         if (server.listenerCount('session') > 0) return void server.emit('session', socket, authenticated);
         sessions++;
         socket.once('close', () => sessions--);

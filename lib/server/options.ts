@@ -1,7 +1,9 @@
 // createServer()'s and acceptConnection()'s options, checked once and resolved with their
 // defaults (MySQL's own where MySQL has the setting: connect_timeout, max_connections, back_log).
 import { codedError } from '../errors';
+import { Capability } from '../protocol/constants';
 import { Accounts } from './catalog/accounts';
+import type { AdmitHook } from './connection';
 import { Catalog } from './catalog/catalog';
 import { ServerPlugins } from './catalog/plugins';
 import { ByteBudget, DEFAULT_BACKLOG } from './limits';
@@ -41,7 +43,36 @@ export interface ServerOptions {
   maxHandshakeMemory?: number;
   /** The listen queue used when listen() names none (MySQL's back_log). Default 4096. */
   backlog?: number;
+  /**
+   * Capability flags the greeting offers beyond SERVER_CAPABILITIES: a proxy offers what its
+   * upstream sessions can relay (MULTI_STATEMENTS, LOCAL_FILES, PS_MULTI_RESULTS, SESSION_TRACK).
+   * CLIENT_SSL and CLIENT_COMPRESS are never offered.
+   */
+  extraCapabilities?: number;
+  /** Runs after the plugin accepted and before the OK: where a proxy opens its upstream (connection.ts). */
+  admit?: AdmitHook;
 }
+
+/** What this server offers; the client's flags are intersected with these. */
+export const SERVER_CAPABILITIES =
+  (Capability.LONG_PASSWORD |
+    Capability.FOUND_ROWS |
+    Capability.LONG_FLAG |
+    Capability.CONNECT_WITH_DB |
+    Capability.NO_SCHEMA |
+    Capability.ODBC |
+    Capability.IGNORE_SPACE |
+    Capability.PROTOCOL_41 |
+    Capability.INTERACTIVE |
+    Capability.IGNORE_SIGPIPE |
+    Capability.TRANSACTIONS |
+    Capability.SECURE_CONNECTION |
+    Capability.MULTI_RESULTS |
+    Capability.PLUGIN_AUTH |
+    Capability.CONNECT_ATTRS |
+    Capability.PLUGIN_AUTH_LENENC_CLIENT_DATA |
+    Capability.DEPRECATE_EOF) >>>
+  0;
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_HANDSHAKE_PACKET_SIZE = 64 * 1024;
@@ -71,6 +102,9 @@ export interface ResolvedOptions {
   adminAccounts: ReadonlySet<string>;
   handshakeMemory: ByteBudget;
   backlog: number;
+  /** What the greeting offers. */
+  capabilities: number;
+  admit: AdmitHook | null;
 }
 
 // The in-memory catalog of a server given no datadir: the built-in plugins, then the caller's
@@ -91,6 +125,20 @@ function accountNames(names: readonly string[] | undefined): ReadonlySet<string>
     throw codedError('ERR_INVALID_ARG_TYPE', "adminAccounts must be an array of 'user@host' strings", TypeError);
   }
   return new Set(names);
+}
+
+function capabilitiesOf(extra: number | undefined): number {
+  if (extra === undefined) return SERVER_CAPABILITIES;
+  if (!Number.isInteger(extra) || extra < 0 || extra > 0xffffffff) {
+    throw codedError('ERR_INVALID_ARG_VALUE', 'extraCapabilities must be capability flags (a 32-bit unsigned integer)', TypeError);
+  }
+  // TLS and compression would change the bytes under the session; this server does neither.
+  return (SERVER_CAPABILITIES | (extra & ~(Capability.SSL | Capability.COMPRESS))) >>> 0;
+}
+
+function admitHook(admit: AdmitHook | undefined): AdmitHook | null {
+  if (admit !== undefined && typeof admit !== 'function') throw codedError('ERR_INVALID_ARG_TYPE', 'options.admit must be a function', TypeError);
+  return admit ?? null;
 }
 
 export function resolveOptions(options: ServerOptions): ResolvedOptions {
@@ -126,5 +174,7 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
       checkLimit(options.maxHandshakeMemory, DEFAULT_MAX_HANDSHAKE_MEMORY, Number.MAX_SAFE_INTEGER, 'maxHandshakeMemory'),
     ),
     backlog: checkLimit(options.backlog, DEFAULT_BACKLOG, 0x7fffffff, 'backlog'),
+    capabilities: capabilitiesOf(options.extraCapabilities),
+    admit: admitHook(options.admit),
   };
 }

@@ -22,6 +22,7 @@ export const REFUSALS = {
   'oversized-packet': 'ER_HANDSHAKE_ERROR',
   'bad-sequence': 'ER_HANDSHAKE_ERROR',
   'tls-not-offered': 'ER_HANDSHAKE_ERROR',
+  'admission-failed': 'ER_HANDSHAKE_ERROR',
   'client-lacks-plugin-auth': 'ER_NOT_SUPPORTED_AUTH_MODE',
   'client-cannot-switch-plugin': 'ER_NOT_SUPPORTED_AUTH_MODE',
   'plugin-not-loaded': 'ER_PLUGIN_IS_NOT_LOADED',
@@ -42,8 +43,6 @@ export const REFUSALS = {
   'malformed-password': LOGIN_FAILED,
 } as const satisfies Record<string, ServerErrorName | typeof LOGIN_FAILED>;
 
-// The errors a refusal is answered with: those of the table, and the two of a failed login.
-type RefusalError = Exclude<(typeof REFUSALS)[keyof typeof REFUSALS], typeof LOGIN_FAILED> | 'ER_ACCESS_DENIED_ERROR' | 'ER_ACCESS_DENIED_NO_PASSWORD_ERROR';
 type FixedReason = { [R in keyof typeof REFUSALS]: (typeof REFUSALS)[R] extends ServerErrorName ? R : never }[keyof typeof REFUSALS];
 
 export type HandshakeErrorCode =
@@ -54,7 +53,11 @@ export type HandshakeErrorCode =
   | 'ERR_CONNECT_TIMEOUT'
   | 'ERR_CONNECTION_CLOSED'
   | 'ERR_TOO_MANY_CONNECTIONS'
-  | 'ERR_OUT_OF_RESOURCES';
+  | 'ERR_OUT_OF_RESOURCES'
+  // A proxy's admission: the upstream could not be reached, refused the login, or failed TLS.
+  | 'ERR_UPSTREAM_UNREACHABLE'
+  | 'ERR_UPSTREAM_REFUSED'
+  | 'ERR_SSL_CONNECTION';
 
 /** What the server knew of a login when it decided on it: the error log's line. */
 export interface LoginAttempt {
@@ -91,29 +94,30 @@ export class HandshakeError extends Error {
 
 /** A refusal decided inside the handshake: the ERR to send, why, and the HandshakeError code. */
 export class Refusal {
-  readonly code: HandshakeErrorCode;
-
   constructor(
     readonly reason: string,
-    error: RefusalError,
+    readonly code: HandshakeErrorCode,
     readonly err: ErrPacket,
     readonly cause?: unknown,
-  ) {
-    this.code = MYSQL_ERRORS[error].code;
-  }
+  ) {}
+}
+
+/** An admission hook's refusal (a proxy's upstream failure): any ERR, reported under `code`. */
+export function admissionRefused(reason: string, code: HandshakeErrorCode, err: ErrPacket, cause?: unknown): Refusal {
+  return new Refusal(reason, code, err, cause);
 }
 
 /** A refusal whose error the reason alone decides; `args` fill the error's message. */
 export function refusal(reason: FixedReason, cause?: unknown, ...args: string[]): Refusal {
   const error = REFUSALS[reason];
-  return new Refusal(reason, error, mysqlError(error, ...args), cause);
+  return new Refusal(reason, MYSQL_ERRORS[error].code, mysqlError(error, ...args), cause);
 }
 
 /** A failed login for `reason` (any plugin's), answered as MySQL's login_failed_error(). */
 export function loginFailed(reason: string, user: string, host: string, passwordUsed: PasswordUsed, cause?: unknown): Refusal {
   const err = accessDenied(user, host, passwordUsed);
   const error = err.errno === ER_ACCESS_DENIED_NO_PASSWORD_ERROR ? 'ER_ACCESS_DENIED_NO_PASSWORD_ERROR' : 'ER_ACCESS_DENIED_ERROR';
-  return new Refusal(reason, error, err, cause);
+  return new Refusal(reason, MYSQL_ERRORS[error].code, err, cause);
 }
 
 // Packet-layer failures of the handshake's reads, each with its own reason.

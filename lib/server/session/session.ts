@@ -13,7 +13,7 @@ import { PacketChannel } from '../../transport/packet-channel';
 import { Accounts } from '../catalog/accounts';
 import { Catalog } from '../catalog/catalog';
 import { ServerPlugins } from '../catalog/plugins';
-import type { AuthenticatedConnection } from '../handshake';
+import type { AuthenticatedConnection } from '../connection';
 import { builtinServerPlugins } from '../plugins/builtin';
 import { StatementContext, Value } from '../statements/context';
 import { execute } from '../statements/dispatch';

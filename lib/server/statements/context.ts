@@ -6,7 +6,7 @@ import { buildOk } from '../../protocol/responses';
 import { buildTextResultSet, ColumnDefinition } from '../../protocol/result-set';
 import { Account, Privilege } from '../catalog/accounts';
 import { Catalog } from '../catalog/catalog';
-import type { AuthenticatedConnection } from '../handshake';
+import type { AuthenticatedConnection } from '../connection';
 import { sqlError } from '../sql-error';
 
 export type Value = string | number | null;
