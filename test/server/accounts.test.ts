@@ -14,6 +14,7 @@ describe('Accounts', () => {
       authenticationString: nativePasswordHash('s3cret'),
       privileges: [],
       grantOption: false,
+      attributes: null,
     });
     expect(account.authenticationString).toMatch(/^\*[0-9A-F]{40}$/);
     expect(Object.isFrozen(account)).toBe(true);

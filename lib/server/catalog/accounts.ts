@@ -1,11 +1,12 @@
 // Accounts: MySQL's mysql.user rows (user, host, plugin, authentication_string, the global
-// privileges this server knows) and the host matching MySQL does for the peers this server sees:
-// 'localhost' for Unix-socket peers, the IP address for TCP peers (no name resolution, as with
-// skip-name-resolve). The in-memory cache of sql/auth/sql_auth_cache.cc; datadir/ persists it.
+// privileges this server knows, the user attributes) and the host matching MySQL does for the
+// peers this server sees: 'localhost' for Unix-socket peers, the IP address for TCP peers (no name
+// resolution, as with skip-name-resolve). The in-memory cache of sql/auth/sql_auth_cache.cc; datadir/ persists it.
 import { codedError } from '../../errors';
 import { cachingSha2PasswordHash } from '../../auth/caching-sha2';
 import { nativePasswordHash } from '../../auth/native-password';
 import { wildcardMatch } from '../wildcard';
+import { Attributes, attributesProblem, frozenAttributes, MAX_ATTRIBUTES_BYTES, MAX_ATTRIBUTES_DEPTH } from './attributes';
 
 /** The global privileges this server checks: ALL (everything), CREATE USER (account statements). */
 export type Privilege = 'ALL' | 'CREATE USER';
@@ -24,6 +25,8 @@ export interface AccountSpec {
   privileges?: readonly Privilege[];
   /** WITH GRANT OPTION. */
   grantOption?: boolean;
+  /** ATTRIBUTE '{...}': a JSON object (copied); none by default. */
+  attributes?: Attributes | null;
 }
 
 export interface Account {
@@ -33,6 +36,11 @@ export interface Account {
   readonly authenticationString: string;
   readonly privileges: readonly Privilege[];
   readonly grantOption: boolean;
+  /**
+   * The user attributes (ATTRIBUTE / COMMENT), frozen; null when the account has none. Every
+   * account of Accounts has it; optional only for an account made elsewhere (the handshake's decoy).
+   */
+  readonly attributes?: Attributes | null;
 }
 
 // MySQL's column limits: user 32 characters, host 255.
@@ -74,7 +82,29 @@ function toAccount(spec: AccountSpec): Account {
   if (!privileges.every((privilege) => privilege === 'ALL' || privilege === 'CREATE USER')) {
     throw codedError('ERR_INVALID_ARG_VALUE', "privileges may be 'ALL' and 'CREATE USER'", TypeError);
   }
-  return Object.freeze({ user, host, plugin, authenticationString, privileges: Object.freeze(privileges), grantOption: spec.grantOption === true });
+  return Object.freeze({
+    user,
+    host,
+    plugin,
+    authenticationString,
+    privileges: Object.freeze(privileges),
+    grantOption: spec.grantOption === true,
+    attributes: checkAttributes(spec.attributes),
+  });
+}
+
+const ATTRIBUTES_PROBLEMS = {
+  'not-object': 'attributes must be a JSON object (or null)',
+  'too-deep': `attributes must nest at most ${MAX_ATTRIBUTES_DEPTH} levels deep`,
+  'too-large': `attributes must take at most ${MAX_ATTRIBUTES_BYTES} bytes as JSON`,
+};
+
+// The message never quotes the value: attributes may hold a secret.
+function checkAttributes(value: Attributes | null | undefined): Attributes | null {
+  if (value === undefined || value === null) return null;
+  const problem = attributesProblem(value);
+  if (problem !== null) throw codedError('ERR_INVALID_ARG_VALUE', ATTRIBUTES_PROBLEMS[problem], TypeError);
+  return frozenAttributes(value);
 }
 
 // The plugins whose authentication string is a hash of a password: how to make it, and its form.
@@ -114,10 +144,10 @@ export class Accounts {
     return account;
   }
 
-  /** ALTER USER ... IDENTIFIED WITH: replaces plugin and authentication string; privileges stay. */
+  /** ALTER USER: replaces plugin and authentication string, and the attributes when given; privileges stay. */
   alter(spec: AccountSpec): Account {
     const current = this.byKey.get(Accounts.key(spec?.user, spec?.host ?? ''));
-    const account = toAccount({ privileges: current?.privileges, grantOption: current?.grantOption, ...spec });
+    const account = toAccount({ privileges: current?.privileges, grantOption: current?.grantOption, attributes: current?.attributes, ...spec });
     const key = Accounts.key(account.user, account.host);
     if (!this.byKey.has(key)) throw codedError('ERR_NO_SUCH_ACCOUNT', `no account '${account.user}'@'${account.host}'`);
     this.byKey.set(key, account);

@@ -20,7 +20,11 @@ export class Catalog {
 
   /** What the datadir stores. */
   state(): CatalogState {
-    const accounts = this.accounts.list().map((account) => ({ ...account, privileges: [...account.privileges] }));
+    const accounts = this.accounts.list().map(({ attributes, ...account }) => ({
+      ...account,
+      privileges: [...account.privileges],
+      ...(attributes ? { attributes } : {}),
+    }));
     return { accounts, plugins: [...this.plugins.installedRows(), ...this.unloadable] };
   }
 

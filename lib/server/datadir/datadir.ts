@@ -1,9 +1,10 @@
 // The datadir: where the catalog (the mysql.user and mysql.plugin rows) lives between runs, as
 // MySQL's data directory holds the mysql schema. One JSON file, readable by the server's user
-// only, replaced atomically before a change is acknowledged (written beside it, fsynced, renamed
-// over it, the directory fsynced), so a kill -9 at any instant leaves the old state or the new
-// one. A state that does not read back stops the start: it never starts empty over it. One
-// server at a time: a lock held for the life of the process.
+// only (the accounts' attributes hold secrets), replaced atomically before a change is
+// acknowledged (written beside it, fsynced, renamed over it, the directory fsynced), so a kill -9
+// at any instant leaves the old state or the new one. A state that does not read back stops the
+// start: it never starts empty over it. One server at a time: a lock held for the life of the
+// process.
 import crypto from 'crypto';
 import fs from 'fs';
 import net from 'net';
@@ -11,6 +12,7 @@ import path from 'path';
 
 import { codedError } from '../../errors';
 import type { Privilege } from '../catalog/accounts';
+import type { Attributes } from '../catalog/attributes';
 import type { PluginRow } from '../catalog/plugins';
 
 const STATE_FILE = 'auth-socket-catalog.json';
@@ -24,6 +26,11 @@ export interface AccountRow {
   authenticationString: string;
   privileges: Privilege[];
   grantOption: boolean;
+  /**
+   * Only when the account has attributes: a state written before they existed loads, and one
+   * where no account has any loads in a server from before them.
+   */
+  attributes?: Attributes;
 }
 
 export interface CatalogState {
@@ -38,11 +45,13 @@ function corrupt(file: string, why: string): Error {
 // The state is small (accounts and plugins); a far larger file is not one this server wrote.
 const MAX_STATE_BYTES = 64 * 1024 * 1024;
 const ACCOUNT_KEYS = ['authenticationString', 'grantOption', 'host', 'plugin', 'privileges', 'user'];
+const OPTIONAL_ACCOUNT_KEYS = ['attributes'];
 const PLUGIN_KEYS = ['library', 'name'];
 
 const isString = (value: unknown): value is string => typeof value === 'string';
-const hasKeys = (row: unknown, keys: readonly string[]) =>
-  typeof row === 'object' && row !== null && !Array.isArray(row) && Object.keys(row).sort().join() === keys.join();
+const isObject = (value: unknown): value is object => typeof value === 'object' && value !== null && !Array.isArray(value);
+const hasKeys = (row: unknown, keys: readonly string[], optional: readonly string[] = []) =>
+  isObject(row) && Object.keys(row).filter((key) => !optional.includes(key)).sort().join() === keys.join();
 
 // Every row as this server writes it: exactly its fields, of their types; the catalog then
 // checks their values (names, privileges, hashes) as it loads them.
@@ -52,11 +61,12 @@ function checkState(file: string, parsed: unknown): CatalogState {
   if (!Array.isArray(state.accounts) || !Array.isArray(state.plugins)) throw corrupt(file, 'accounts and plugins must be lists');
   state.accounts.forEach((row: AccountRow, i: number) => {
     const ok =
-      hasKeys(row, ACCOUNT_KEYS) &&
+      hasKeys(row, ACCOUNT_KEYS, OPTIONAL_ACCOUNT_KEYS) &&
       [row.user, row.host, row.plugin, row.authenticationString].every(isString) &&
       Array.isArray(row.privileges) &&
       row.privileges.every(isString) &&
-      typeof row.grantOption === 'boolean';
+      typeof row.grantOption === 'boolean' &&
+      (!Object.hasOwn(row, 'attributes') || isObject(row.attributes));
     if (!ok) throw corrupt(file, `account row ${i} is not one this server writes`);
   });
   state.plugins.forEach((row: PluginRow, i: number) => {
