@@ -158,16 +158,20 @@ export class Datadir {
   }
 
   /**
-   * Replaces the state durably: resolves once a crash can no longer lose it. A failure after the
-   * rename (the directory's fsync) is ERR_DATADIR_SYNC: the new state is the file's then.
+   * Replaces the state durably: resolves once a crash can no longer lose it. A state over
+   * MAX_STATE_BYTES is ERR_DATADIR_FULL, nothing written. A failure after the rename (the
+   * directory's fsync) is ERR_DATADIR_SYNC: the new state is the file's then.
    */
   async save(state: CatalogState): Promise<void> {
     const tmp = `${this.file}.tmp`;
     // Created afresh, never through a link someone left at that name.
     await fs.promises.rm(tmp, { force: true });
+    const text = `${JSON.stringify({ format: FORMAT, ...state }, null, 1)}\n`;
+    // Never a state that the next start would refuse to read.
+    if (Buffer.byteLength(text) > MAX_STATE_BYTES) throw codedError('ERR_DATADIR_FULL', `the state would take over ${MAX_STATE_BYTES} bytes`);
     const file = await fs.promises.open(tmp, 'wx', 0o600);
     try {
-      await file.writeFile(`${JSON.stringify({ format: FORMAT, ...state }, null, 1)}\n`);
+      await file.writeFile(text);
       await file.sync();
     } finally {
       await file.close();
