@@ -67,6 +67,8 @@ export const MYSQL_ERRORS = {
   ER_PLUGIN_DELETE_BUILTIN: { errno: 1619, sqlState: 'HY000', format: 'Built-in plugins cannot be deleted', code: 'ERR_PLUGIN_BUILTIN' },
   ER_CANNOT_USER: { errno: 1396, sqlState: 'HY000', format: 'Operation %s failed for %.256s', code: 'ERR_CANNOT_USER' },
   ER_INVALID_JSON_TEXT: { errno: 3140, sqlState: '22032', format: 'Invalid JSON text: "%s" at position %s in value for column \'%s\'.', code: 'ERR_INVALID_JSON' },
+  ER_JSON_DOCUMENT_TOO_DEEP: { errno: 3157, sqlState: '22032', format: 'The JSON document exceeds the maximum depth.', code: 'ERR_JSON_TOO_DEEP' },
+  ER_INVALID_USER_ATTRIBUTE_JSON: { errno: 3982, sqlState: 'HY000', format: 'The user attribute must be a valid JSON object', code: 'ERR_INVALID_USER_ATTRIBUTE' },
   ER_ACCESS_DENIED_NO_PASSWORD_ERROR: { errno: 1698, sqlState: '28000', format: "Access denied for user '%-.48s'@'%-.64s'", code: 'ERR_ACCESS_DENIED' },
   // Client library errors: no server sends them; the client reports them with SQLSTATE HY000.
   CR_UNKNOWN_ERROR: { errno: 2000, sqlState: 'HY000', format: 'Unknown MySQL error' },

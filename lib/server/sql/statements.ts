@@ -53,6 +53,7 @@ export interface TableName {
 export type Privilege = 'ALL' | 'CREATE USER';
 
 export type Statement =
+  /** attribute: ATTRIBUTE's JSON text as written, COMMENT 'text' as {"comment": text}, or null (the clause comes last, as in MySQL 8.0.21) */
   | { type: 'create-user'; ifNotExists: boolean; users: UserSpec[]; attribute: string | null }
   | { type: 'alter-user'; ifExists: boolean; users: UserSpec[]; attribute: string | null }
   | { type: 'drop-user'; ifExists: boolean; accounts: AccountName[] }

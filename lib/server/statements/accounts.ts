@@ -1,10 +1,12 @@
 // CREATE USER, ALTER USER, DROP USER and SHOW CREATE USER (sql/auth/sql_user.cc): each statement
 // all or nothing, MySQL's 1396 naming every account it failed for, the change durable before
-// its OK. An account's plugin must be loaded when it is named (1524), as in MySQL.
+// its OK. An account's plugin must be loaded when it is named (1524), as in MySQL. ATTRIBUTE and
+// COMMENT merge into each account's attributes (statements/attributes.ts).
 import { AccountSpec } from '../catalog/accounts';
 import { AccountName, Statement, UserSpec } from '../sql/statements';
 import { SqlError, sqlError } from '../sql-error';
-import { holds, isOwnAccount, ok, quotedAccount, Reply, requirePrivilege, resultSet, StatementContext } from './context';
+import { mergedAttributes, shownAttributes } from './attributes';
+import { holds, isOwnAccount, ok, quotedAccount, Reply, requirePrivilege, resultSet, SECRET, StatementContext } from './context';
 
 /** MySQL 8's default_authentication_plugin: the plugin of an account created with none named. */
 const DEFAULT_PLUGIN = 'caching_sha2_password';
@@ -51,17 +53,13 @@ function requireRightsOver(ctx: StatementContext, user: string, host: string): v
   if (target !== null && (target.privileges.includes('ALL') || target.grantOption)) requirePrivilege(ctx, null, 'SYSTEM_USER');
 }
 
-function refuseAttributes(statement: { attribute: string | null }): void {
-  if (statement.attribute !== null) throw sqlError('ER_NOT_SUPPORTED_YET', 'ATTRIBUTE');
-}
-
 export async function createUser(statement: Of<'create-user'>, ctx: StatementContext): Promise<Reply> {
-  refuseAttributes(statement);
   await ctx.catalog.change(() => {
     requirePrivilege(ctx, 'CREATE USER', 'CREATE USER');
+    const attributes = statement.attribute === null ? null : mergedAttributes(null, statement.attribute);
     forEachAccount('CREATE USER', statement.users, (spec) => {
       if (ctx.catalog.accounts.get(spec.account.user, spec.account.host) !== null) return statement.ifNotExists;
-      ctx.catalog.accounts.create(rowOf(ctx, spec, DEFAULT_PLUGIN));
+      ctx.catalog.accounts.create({ ...rowOf(ctx, spec, DEFAULT_PLUGIN), attributes });
       return true;
     });
   });
@@ -69,14 +67,17 @@ export async function createUser(statement: Of<'create-user'>, ctx: StatementCon
 }
 
 export async function alterUser(statement: Of<'alter-user'>, ctx: StatementContext): Promise<Reply> {
-  refuseAttributes(statement);
   await ctx.catalog.change(() => {
     requirePrivilege(ctx, 'CREATE USER', 'CREATE USER');
     for (const { account } of statement.users) requireRightsOver(ctx, account.user, account.host);
     forEachAccount('ALTER USER', statement.users, (spec) => {
       const current = ctx.catalog.accounts.get(spec.account.user, spec.account.host);
       if (current === null) return statement.ifExists;
-      if (spec.auth !== null) ctx.catalog.accounts.alter(rowOf(ctx, spec, current.plugin));
+      if (spec.auth === null && statement.attribute === null) return true;
+      // Without IDENTIFIED the plugin and its string stay; without ATTRIBUTE the attributes do.
+      const row: AccountSpec = spec.auth === null ? { ...current } : rowOf(ctx, spec, current.plugin);
+      if (statement.attribute !== null) row.attributes = mergedAttributes(current.attributes, statement.attribute);
+      ctx.catalog.accounts.alter(row);
       return true;
     });
   });
@@ -99,9 +100,12 @@ export async function dropUser(statement: Of<'drop-user'>, ctx: StatementContext
 /** `account` as SHOW statements print one: back-quoted, a back-quote doubled. */
 export const backquoted = (user: string, host: string): string => `\`${user.replace(/`/g, '``')}\`@\`${host.replace(/`/g, '``')}\``;
 
+/** A string literal as SHOW statements print one: quoted, a quote or backslash escaped. */
+const quoted = (value: string): string => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+
 // An authentication string as MySQL 8 prints it: quoted, or as hex when not printable (hashes).
 function authStringLiteral(value: string): string {
-  if (/^[\x20-\x7e]*$/.test(value)) return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+  if (/^[\x20-\x7e]*$/.test(value)) return quoted(value);
   return `0x${Buffer.from(value, 'latin1').toString('hex').toUpperCase()}`;
 }
 
@@ -114,10 +118,13 @@ export function showCreateUser(statement: Of<'show-create-user'>, ctx: Statement
   const account = ctx.catalog.accounts.get(user, host);
   if (account === null) throw sqlError('ER_CANNOT_USER', 'SHOW CREATE USER', quotedAccount(user, host));
   // As MySQL 8: without the right to read mysql.user, a stored string is shown as <secret>.
-  const shown = holds(ctx, 'CREATE USER') ? authStringLiteral(account.authenticationString) : "'<secret>'";
+  const shown = holds(ctx, 'CREATE USER') ? authStringLiteral(account.authenticationString) : quoted(SECRET);
   const as = account.authenticationString === '' ? '' : ` AS ${shown}`;
+  // As MySQL 8.0.21: the attributes last, the secret ones masked whoever asks.
+  const attributes = shownAttributes(account.attributes);
   const text =
     `CREATE USER ${backquoted(account.user, account.host)} IDENTIFIED WITH '${account.plugin}'${as} REQUIRE NONE ` +
-    'PASSWORD EXPIRE DEFAULT ACCOUNT UNLOCK PASSWORD HISTORY DEFAULT PASSWORD REUSE INTERVAL DEFAULT PASSWORD REQUIRE CURRENT DEFAULT';
+    'PASSWORD EXPIRE DEFAULT ACCOUNT UNLOCK PASSWORD HISTORY DEFAULT PASSWORD REUSE INTERVAL DEFAULT PASSWORD REQUIRE CURRENT DEFAULT' +
+    (attributes === null ? '' : ` ATTRIBUTE ${quoted(attributes)}`);
   return resultSet(ctx, [`CREATE USER for ${account.user}@${account.host}`], [[text]]);
 }

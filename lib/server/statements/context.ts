@@ -75,5 +75,8 @@ export function requirePrivilege(ctx: StatementContext, privilege: Privilege | n
 export const isOwnAccount = (ctx: StatementContext, user: string, host: string): boolean =>
   user === ctx.connection.account.user && host === ctx.connection.account.host;
 
+/** What SHOW statements print in place of a secret, as MySQL 8 does for an authentication string. */
+export const SECRET = '<secret>';
+
 /** 'user'@'host' as MySQL quotes accounts in its messages. */
 export const quotedAccount = (user: string, host: string): string => `'${user}'@'${host}'`;

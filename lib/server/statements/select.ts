@@ -1,10 +1,12 @@
 // SELECT, and the tables it may read (sql/sql_select.cc for the shape; the tables are MySQL's
-// INFORMATION_SCHEMA.PLUGINS, sql/sql_show.cc fill_plugins, and mysql.user): a list of
-// expressions, optionally over one table's rows filtered by WHERE and cut by LIMIT.
+// INFORMATION_SCHEMA.PLUGINS, sql/sql_show.cc fill_plugins, INFORMATION_SCHEMA.USER_ATTRIBUTES,
+// and mysql.user): a list of expressions, optionally over one table's rows filtered by WHERE and
+// cut by LIMIT.
 import { Privilege } from '../catalog/accounts';
 import { Statement } from '../sql/statements';
 import { sqlError } from '../sql-error';
-import { requirePrivilege, resultSet, Reply, StatementContext, Value } from './context';
+import { shownAttributes } from './attributes';
+import { holds, isOwnAccount, requirePrivilege, resultSet, Reply, StatementContext, Value } from './context';
 import { evaluate, Row, test } from './values';
 
 interface Table {
@@ -50,6 +52,17 @@ const TABLES: Record<string, Table> = {
     privilege: null,
     rows: pluginRows,
   },
+  'information_schema.user_attributes': {
+    columns: ['USER', 'HOST', 'ATTRIBUTE'],
+    // As MySQL, an account sees its own row; one that manages accounts sees every row. Secrets masked for all.
+    privilege: null,
+    rows: (ctx) =>
+      ctx.catalog.accounts
+        .list()
+        .filter((account) => holds(ctx, 'CREATE USER') || isOwnAccount(ctx, account.user, account.host))
+        .map((account) => [account.user, account.host, shownAttributes(account.attributes)]),
+  },
+  // Without MySQL's User_attributes column: the attributes are read, masked, from USER_ATTRIBUTES.
   'mysql.user': {
     columns: ['Host', 'User', 'plugin', 'authentication_string'],
     // Reading password hashes is an administrator's business.

@@ -147,6 +147,28 @@ describe('account statements', () => {
     });
   });
 
+  it('ATTRIBUTE / COMMENT: one of them, a quoted string, after the IDENTIFIED clauses (MySQL 8.0.21)', () => {
+    const attribute = (text: string) => (parseStatement(text) as Extract<Statement, { type: 'create-user' | 'alter-user' }>).attribute;
+    // The JSON is taken as the string literal says, escapes undone; whether it is an object is the statement's business.
+    expect(attribute(`CREATE USER u IDENTIFIED WITH auth_socket AS 'x' ATTRIBUTE '{"upstream_user": "app", "n": "a\\\\nb"}'`)).toBe('{"upstream_user": "app", "n": "a\\nb"}');
+    expect(attribute("alter user u, v@localhost attribute \"[1]\"")).toBe('[1]');
+    expect(attribute("ALTER USER u IDENTIFIED BY 'pw' COMMENT 'say \"hi\"\\n'")).toBe(JSON.stringify({ comment: 'say "hi"\n' }));
+    expect(attribute("CREATE USER u COMMENT ''")).toBe('{"comment":""}');
+    expect(attribute('CREATE USER u')).toBeNull();
+    // A user may be called attribute or comment.
+    expect(parseStatement("CREATE USER attribute ATTRIBUTE '{}'")).toMatchObject({ users: [{ account: account('attribute') }], attribute: '{}' });
+    // Anything else is MySQL's 1064, at the token its parser stops at.
+    expect(near("CREATE USER u ATTRIBUTE '{}' IDENTIFIED BY 'pw'")).toEqual(["IDENTIFIED BY 'pw'", 1]);
+    expect(near("CREATE USER u ATTRIBUTE '{}' COMMENT 'c'")).toEqual(["COMMENT 'c'", 1]);
+    expect(near("ALTER USER u COMMENT 'a' COMMENT 'b'")).toEqual(["COMMENT 'b'", 1]);
+    expect(near('CREATE USER u ATTRIBUTE {}')).toEqual(['{}', 1]);
+    expect(near('ALTER USER u ATTRIBUTE')).toEqual(['', 1]);
+    expect(near('CREATE USER u COMMENT 42')).toEqual(['42', 1]);
+    // The options MySQL puts before it are not this server's.
+    expect(parseStatement("CREATE USER u REQUIRE SSL ATTRIBUTE '{}'")).toMatchObject({ type: 'unsupported' });
+    expect(parseStatement("ALTER USER u ACCOUNT LOCK COMMENT 'x'")).toMatchObject({ type: 'unsupported' });
+  });
+
   it('SHOW CREATE USER and SHOW GRANTS, for an account or CURRENT_USER [()]', () => {
     expect(parseStatement("SHOW CREATE USER 'valerie'@'localhost'")).toEqual({ type: 'show-create-user', account: account('valerie', 'localhost') });
     expect(parseStatement('show create user current_user')).toEqual({ type: 'show-create-user', account: null });
