@@ -138,6 +138,7 @@ async function verify(exchange: Exchange, response: HandshakeResponse41): Promis
     authenticationString: '*' + crypto.randomBytes(20).toString('hex').toUpperCase(),
     privileges: [],
     grantOption: false,
+    attributes: null,
   };
   if (!(response.capabilities & Capability.PLUGIN_AUTH) && account.plugin.toLowerCase() !== GREETING_PLUGIN.name) {
     throw refusal('client-lacks-plugin-auth');

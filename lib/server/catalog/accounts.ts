@@ -37,10 +37,9 @@ export interface Account {
   readonly privileges: readonly Privilege[];
   readonly grantOption: boolean;
   /**
-   * The user attributes (ATTRIBUTE / COMMENT), frozen; null when the account has none. Every
-   * account of Accounts has it; optional only for an account made elsewhere (the handshake's decoy).
+   * The user attributes (ATTRIBUTE / COMMENT), frozen; null when the account has none.
    */
-  readonly attributes?: Attributes | null;
+  readonly attributes: Attributes | null;
 }
 
 // MySQL's column limits: user 32 characters, host 255.
