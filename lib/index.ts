@@ -76,6 +76,6 @@ export { cachingSha2PasswordHash, scrambleCachingSha2Password, verifyCachingSha2
 export { cachingSha2PasswordPlugin, createCachingSha2PasswordPlugin } from './server/plugins/caching-sha2-password';
 export type { CachingSha2PasswordPluginOptions } from './server/plugins/caching-sha2-password';
 export { connect, DEFAULT_CONNECT_TIMEOUT } from './client/connect';
-export type { ClientConnection, ConnectError, ConnectOptions } from './client/connect';
+export type { ClientConnection, ConnectError, ConnectOptions, SslMode, SslOptions } from './client/connect';
 export { toMysql2AuthPlugins } from './client/mysql2-adapter';
 export type { Mysql2AuthPlugin, Mysql2ConnectionLike } from './client/mysql2-adapter';

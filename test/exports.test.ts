@@ -27,7 +27,7 @@ const PINNED = [
     'PayloadWriter', 'Peer', 'PeerCredentialGuard', 'PeerCredentials', 'PeerCredentialsOptions',
     'PluginError', 'PluginErrorBuffer', 'PluginVio', 'Refusal', 'RefusalReason',
     'SERVER_CAPABILITIES', 'ServerAuthInfo', 'ServerAuthPlugin', 'ServerOptions', 'ServerPluginVio',
-    'ServerStatus', 'TextResultSet', 'UserRecord', 'VioInfo', 'VioProtocol', 'acceptConnection',
+    'ServerStatus', 'SslMode', 'SslOptions', 'TextResultSet', 'UserRecord', 'VioInfo', 'VioProtocol', 'acceptConnection',
     'accessDenied', 'authModeNotSupported', 'authSimple', 'authSimpleServerPlugin',
     'authSocketPlugin', 'authenticateSocket', 'badHandshake', 'buildAuthMoreData',
     'buildAuthSwitchRequest', 'buildColumnCount', 'buildColumnDefinition', 'buildEof', 'buildErr',

@@ -1,78 +1,32 @@
 // connect(): the client side of MySQL's connection phase (sql-common/client.cc), run by client
-// plugins: HandshakeV10 in, HandshakeResponse41 made by the plugin out, AuthSwitchRequest and
-// AuthMoreData followed, OK or ERR at the end. The result is an authenticated socket, the
-// upstream leg a proxy needs.
+// plugins: HandshakeV10 in, TLS when --ssl-mode says so (tls.ts, cli_establish_ssl),
+// HandshakeResponse41 made by the plugin out, AuthSwitchRequest and AuthMoreData followed, OK or
+// ERR at the end. The result is an authenticated socket, the upstream leg a proxy needs.
 import net from 'net';
+import tls from 'tls';
 
-import { ClientAuthPlugin, ConnectionPluginOptions, isClientAuthResult, MysqlHandle, mysqlHandle } from './plugin';
-import { ClientPluginPolicy, clientPluginPolicy, firstClientPlugin, resolveClientPlugin } from './policy';
+import { ClientAuthPlugin, isClientAuthResult, MysqlHandle, mysqlHandle } from './plugin';
+import { ClientPluginPolicy, firstClientPlugin, resolveClientPlugin } from './policy';
 import { codedError, CodedError, errorCode } from '../errors';
 import { PacketChannel } from '../transport/packet-channel';
 import { isAuthMoreData, isAuthSwitchRequest, parseAuthSwitchRequest } from '../protocol/auth-exchange';
 import { Capability } from '../protocol/constants';
-import { buildHandshakeResponse41, HandshakeV10, parseHandshakeV10 } from '../protocol/handshake';
+import { buildHandshakeResponse41, buildSslRequest, HandshakeV10, parseHandshakeV10 } from '../protocol/handshake';
 import { isErrPacket, isOkPacket, OkPacket, parseErr, parseOk, serverErrorFrom } from '../protocol/responses';
 import { CR_ERROR, CR_OK, CR_OK_HANDSHAKE_COMPLETE, CrCode, PluginVio } from '../auth/vio';
 import { MYSQL_ERRORS } from '../protocol/mysql-errors';
+import { CheckedOptions, checkOptions, ConnectOptions, DEFAULT_CHARACTER_SET, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_HANDSHAKE_PAYLOAD, MAX_PACKET_SIZE, wantedCapabilities } from './connect-options';
+import { startTls, useTls } from './tls';
 
-/** MySQL's connect_timeout default, in milliseconds. */
-export const DEFAULT_CONNECT_TIMEOUT = 10_000;
-/** Largest handshake packet taken from a server by default: greetings, RSA keys and PAM prompts are far smaller. */
-export const DEFAULT_MAX_HANDSHAKE_PAYLOAD = 64 * 1024;
-/** utf8mb4_general_ci: understood by MySQL 5.5.3+ and every MariaDB in use. */
-const DEFAULT_CHARACTER_SET = 45;
-const MAX_PACKET_SIZE = 16 * 1024 * 1024;
-
-// What this client offers; the server's own flags cut it down (CONNECT_WITH_DB and
-// CONNECT_ATTRS are added when used).
-const CLIENT_CAPABILITIES =
-  Capability.LONG_PASSWORD |
-  Capability.LONG_FLAG |
-  Capability.PROTOCOL_41 |
-  Capability.TRANSACTIONS |
-  Capability.SECURE_CONNECTION |
-  Capability.MULTI_RESULTS |
-  Capability.PLUGIN_AUTH |
-  Capability.PLUGIN_AUTH_LENENC_CLIENT_DATA;
-
-export interface ConnectOptions {
-  /** Unix socket path; or host/port for TCP. */
-  socketPath?: string;
-  host?: string;
-  port?: number;
-  user: string;
-  password?: string;
-  database?: string;
-  /** Plugins for this connection only; they win over registered plugins of the same name. */
-  plugins?: readonly ClientAuthPlugin[];
-  /**
-   * The plugin that makes the first response (MySQL's default_auth). Default: the plugin the
-   * server advertised when we have it, else mysql_native_password.
-   */
-  defaultAuth?: string;
-  connectAttributes?: Record<string, string>;
-  /** Whole connection phase, in milliseconds (default 10 s). */
-  timeout?: number;
-  /**
-   * Allows plugins that send the password in cleartext (mysql_clear_password, dialog,
-   * auth_simple, any declared with sendsCleartextPassword); default from env
-   * LIBMYSQL_ENABLE_CLEARTEXT_PLUGIN.
-   */
-  enableCleartextPlugin?: boolean;
-  /**
-   * Only these plugins may run, whether advertised, chosen by defaultAuth or switched to: an
-   * array of names or a comma-separated string (the mariadb connector's option). Default: any.
-   */
-  restrictedAuth?: string | readonly string[];
-  /** Settings plugins read (serverPublicKey, getServerPublicKey, dialogAsk, ...). */
-  pluginOptions?: ConnectionPluginOptions;
-  /** Largest packet accepted from the server during the handshake (default 64 KiB). */
-  maxPayloadSize?: number;
-}
+export { DEFAULT_CONNECT_TIMEOUT };
+export type { ConnectOptions };
+export type { SslMode, SslOptions } from './tls';
 
 export interface ClientConnection {
-  /** Authenticated, paused, with no listeners of ours left on it. */
+  /** Authenticated, paused, with no listeners of ours left on it; a tls.TLSSocket when `tls`. */
   socket: net.Socket;
+  /** Whether the session runs inside TLS. */
+  tls: boolean;
   greeting: HandshakeV10;
   /** The capability flags both sides have (what the client sent, a subset of the server's). */
   capabilities: number;
@@ -222,43 +176,20 @@ function openSocket(options: ConnectOptions): net.Socket {
   return net.connect({ host: options.host ?? 'localhost', port: options.port ?? 3306 });
 }
 
-function checkOptions(options: ConnectOptions): ClientPluginPolicy {
-  const invalid = (message: string, code = 'ERR_INVALID_ARG_VALUE') => codedError(code, message, TypeError);
-  if (typeof options !== 'object' || options === null) throw invalid('options must be an object', 'ERR_INVALID_ARG_TYPE');
-  if (typeof options.user !== 'string') throw invalid('options.user must be a string', 'ERR_INVALID_ARG_TYPE');
-  for (const key of ['password', 'database', 'socketPath', 'host', 'defaultAuth'] as const) {
-    if (options[key] !== undefined && typeof options[key] !== 'string') throw invalid(`options.${key} must be a string`, 'ERR_INVALID_ARG_TYPE');
-  }
-  if (options.socketPath === undefined && options.host === undefined) throw invalid('give socketPath, or host (and port)');
-  if (options.port !== undefined && !(Number.isInteger(options.port) && options.port > 0 && options.port < 65536)) {
-    throw invalid('options.port must be an integer from 1 to 65535');
-  }
-  for (const key of ['timeout', 'maxPayloadSize'] as const) {
-    const value = options[key];
-    // setTimeout's and the packet decoder's own limits.
-    if (value !== undefined && !(Number.isSafeInteger(value) && value > 0 && value <= 0x7fffffff)) {
-      throw invalid(`options.${key} must be an integer from 1 to 2147483647`);
-    }
-  }
-  const plugins: unknown = options.plugins;
-  if (plugins !== undefined) {
-    const isPlugin = (p: unknown) =>
-      typeof p === 'object' && p !== null && typeof (p as ClientAuthPlugin).name === 'string' && typeof (p as ClientAuthPlugin).authenticate === 'function';
-    if (!Array.isArray(plugins) || !plugins.every(isPlugin)) {
-      throw invalid('options.plugins must be an array of plugins from declareClientPlugin()', 'ERR_INVALID_ARG_TYPE');
-    }
-  }
-  const attributes: unknown = options.connectAttributes;
-  if (attributes !== undefined) {
-    const strings = typeof attributes === 'object' && attributes !== null && Object.values(attributes).every((v) => typeof v === 'string');
-    if (!strings) throw invalid('options.connectAttributes must map names to strings', 'ERR_INVALID_ARG_TYPE');
-  }
-  const cleartext: unknown = options.enableCleartextPlugin;
-  if (cleartext !== undefined && typeof cleartext !== 'boolean') throw invalid('options.enableCleartextPlugin must be a boolean', 'ERR_INVALID_ARG_TYPE');
-  return clientPluginPolicy(options);
+
+/** The connection's socket, and what connect() must know when TLS replaces it. */
+interface Link {
+  readonly socket: net.Socket;
+  /** TLS starts on the socket: from now on failures destroy `secure` too. */
+  upgrading(secure: tls.TLSSocket): void;
+  /** The TLS handshake is over: connect()'s listeners move to `secure`. */
+  secured(secure: tls.TLSSocket): void;
 }
 
-async function handshake(socket: net.Socket, channel: PacketChannel, options: ConnectOptions, policy: ClientPluginPolicy): Promise<ClientConnection> {
+async function handshake(link: Link, options: ConnectOptions, { policy, tls: plan }: CheckedOptions): Promise<ClientConnection> {
+  const maxPayloadSize = options.maxPayloadSize ?? DEFAULT_MAX_HANDSHAKE_PAYLOAD;
+  let socket = link.socket;
+  let channel = new PacketChannel(socket, { maxPayloadSize });
   const first = await channel.read();
   if (isErrPacket(first)) throw serverErrorFrom(parseErr(first)); // e.g. too many connections
   const greeting = parseHandshakeV10(first);
@@ -266,10 +197,24 @@ async function handshake(socket: net.Socket, channel: PacketChannel, options: Co
     throw clientError('ERR_UNSUPPORTED_SERVER', CR_UNKNOWN_ERROR, `server ${greeting.serverVersion} does not speak protocol 4.1`);
   }
   const attributes = options.connectAttributes;
-  let wanted = CLIENT_CAPABILITIES;
-  if (options.database !== undefined) wanted |= Capability.CONNECT_WITH_DB;
-  if (attributes !== undefined) wanted |= Capability.CONNECT_ATTRS;
-  const capabilities = (wanted & greeting.capabilities) >>> 0;
+  const characterSet = options.characterSet ?? DEFAULT_CHARACTER_SET;
+  let capabilities = (wantedCapabilities(options) & greeting.capabilities) >>> 0;
+  const encrypted = useTls(plan, greeting.capabilities);
+  if (encrypted) {
+    capabilities = (capabilities | Capability.SSL) >>> 0;
+    await channel.write(buildSslRequest(capabilities, MAX_PACKET_SIZE, characterSet));
+    const sequenceId = channel.sequenceId;
+    // The server's next bytes are TLS: anything already here came from someone else.
+    if (channel.detach().length > 0) {
+      throw clientError('ERR_MALFORMED_PACKET', CR_MALFORMED_PACKET, 'the server sent data before the TLS handshake');
+    }
+    const secure = startTls(socket, plan);
+    link.upgrading(secure.socket);
+    await secure.secured;
+    link.secured(secure.socket);
+    socket = secure.socket;
+    channel = new PacketChannel(socket, { maxPayloadSize, sequenceId });
+  }
   const connectionPlugins = options.plugins ?? [];
   const handle = handleFor(options, greeting, policy);
 
@@ -282,7 +227,7 @@ async function handshake(socket: net.Socket, channel: PacketChannel, options: Co
     buildHandshakeResponse41({
       capabilities,
       maxPacketSize: MAX_PACKET_SIZE,
-      characterSet: DEFAULT_CHARACTER_SET,
+      characterSet,
       user: options.user,
       authResponse,
       database: options.database ?? null,
@@ -310,25 +255,29 @@ async function handshake(socket: net.Socket, channel: PacketChannel, options: Co
     throw clientError('ERR_MALFORMED_PACKET', CR_MALFORMED_PACKET, `expected OK or ERR after authentication, got 0x${(result[0] ?? 0).toString(16)}`);
   }
   const ok = parseOk(result, capabilities);
-  return { socket, greeting, capabilities, plugin: plugin.name, ok, leftover: channel.detach() };
+  return { socket, tls: encrypted, greeting, capabilities, plugin: plugin.name, ok, leftover: channel.detach() };
 }
 
+function ignoreError(): void {}
+
 /**
- * Connects and authenticates. Resolves with the authenticated socket, the greeting, the
- * negotiated capabilities and any bytes after the OK. Rejects with: the server's refusal
- * (code ERR_SERVER_ERROR, errno, sqlState, message), ERR_PLUGIN_UNKNOWN / ERR_PLUGIN_NOT_ENABLED
- * (errno 2059: a cleartext plugin without enableCleartextPlugin, or a plugin restrictedAuth
- * leaves out), ERR_AUTH_PLUGIN_FAILED, ERR_MALFORMED_PACKET, ERR_UNSUPPORTED_AUTH,
- * ERR_UNSUPPORTED_SERVER, ERR_PACKET_TOO_LARGE, ERR_PACKET_SEQUENCE, ERR_CONNECT_TIMEOUT,
- * ERR_SERVER_LOST, or the socket's own error (ECONNREFUSED, ENOENT, ...); bad options reject
- * with ERR_INVALID_ARG_TYPE / ERR_INVALID_ARG_VALUE before connecting. The socket is destroyed
- * on every failure.
+ * Connects and authenticates. Resolves with the authenticated socket (a tls.TLSSocket when the
+ * session runs inside TLS), the greeting, the negotiated capabilities and any bytes after the OK.
+ * Rejects with: the server's refusal (code ERR_SERVER_ERROR, errno, sqlState, message),
+ * ERR_SSL_CONNECTION (errno 2026: TLS required but not offered, a certificate that fails
+ * VERIFY_CA / VERIFY_IDENTITY, a failed TLS handshake, VERIFY_* without ssl.ca),
+ * ERR_PLUGIN_UNKNOWN / ERR_PLUGIN_NOT_ENABLED (errno 2059: a cleartext plugin without
+ * enableCleartextPlugin, or a plugin restrictedAuth leaves out), ERR_AUTH_PLUGIN_FAILED,
+ * ERR_MALFORMED_PACKET, ERR_UNSUPPORTED_AUTH, ERR_UNSUPPORTED_SERVER, ERR_PACKET_TOO_LARGE,
+ * ERR_PACKET_SEQUENCE, ERR_CONNECT_TIMEOUT, ERR_SERVER_LOST, or the socket's own error
+ * (ECONNREFUSED, ENOENT, ...); bad options reject with ERR_INVALID_ARG_TYPE /
+ * ERR_INVALID_ARG_VALUE before connecting. The socket is destroyed on every failure.
  */
 export function connect(options: ConnectOptions): Promise<ClientConnection> {
   let socket: net.Socket;
-  let policy: ClientPluginPolicy;
+  let checked: CheckedOptions;
   try {
-    policy = checkOptions(options);
+    checked = checkOptions(options);
     socket = openSocket(options);
   } catch (error) {
     return Promise.reject(error);
@@ -336,10 +285,12 @@ export function connect(options: ConnectOptions): Promise<ClientConnection> {
   const timeout = options.timeout ?? DEFAULT_CONNECT_TIMEOUT;
   return new Promise<ClientConnection>((resolve, reject) => {
     let settled = false;
+    let secure: tls.TLSSocket | null = null;
     const fail = (error: unknown) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      secure?.destroy();
       socket.destroy();
       reject(error);
     };
@@ -349,17 +300,26 @@ export function connect(options: ConnectOptions): Promise<ClientConnection> {
     );
     const lostError = () => clientError('ERR_SERVER_LOST', CR_SERVER_LOST, 'Lost connection to server during the connection phase');
     const lost = () => fail(lostError());
-    socket.once('error', fail);
-    socket.once('close', lost);
+    const watch = (target: net.Socket) => target.once('error', fail).once('close', lost);
+    const unwatch = (target: net.Socket) => target.off('error', fail).off('close', lost);
+    const link: Link = {
+      socket,
+      upgrading(tlsSocket) {
+        // The TLS socket reports the connection's errors now; the raw one keeps a listener so that
+        // none can crash the process. startTls() listens until the handshake is over.
+        unwatch(socket).on('error', ignoreError);
+        secure = tlsSocket;
+        if (settled) tlsSocket.destroy();
+      },
+      secured: watch,
+    };
+    watch(socket);
     socket.once('connect', () => {
-      const channel = new PacketChannel(socket, { maxPayloadSize: options.maxPayloadSize ?? DEFAULT_MAX_HANDSHAKE_PAYLOAD });
-      handshake(socket, channel, options, policy).then((connection) => {
+      handshake(link, options, checked).then((connection) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        socket.removeListener('error', fail);
-        socket.removeListener('close', lost);
-        socket.pause();
+        unwatch(connection.socket).pause();
         resolve(connection);
       }, (error) => {
         // The channel's view of a vanished server, under the client library's name for it.

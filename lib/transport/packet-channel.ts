@@ -29,6 +29,8 @@ export interface PacketChannelOptions {
    * more, reads fail with ERR_MEMORY_BUDGET. Given back on detach() and when the socket closes.
    */
   budget?: MemoryBudget;
+  /** Id of the first packet, either way (default 0): a channel opened inside TLS continues the handshake's count. */
+  sequenceId?: number;
 }
 
 /** Codes a PacketChannel rejects with, besides the decoder's (see PacketDecoder). */
@@ -97,10 +99,14 @@ export class PacketChannel {
     readonly socket: net.Socket,
     options: PacketChannelOptions = {},
   ) {
-    const { maxPayloadSize, timeoutMs } = options;
+    const { maxPayloadSize, timeoutMs, sequenceId = 0 } = options;
     if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
       throw codedError('ERR_INVALID_ARG_VALUE', 'timeoutMs must be a positive number', RangeError);
     }
+    if (!(Number.isInteger(sequenceId) && sequenceId >= 0 && sequenceId <= 255)) {
+      throw codedError('ERR_INVALID_ARG_VALUE', 'sequenceId must be an integer from 0 to 255', RangeError);
+    }
+    this.sequence = sequenceId;
     this.decoder = new PacketDecoder({ maxPayloadSize, strictSequence: false });
     this.timeoutMs = timeoutMs;
     this.budget = options.budget;

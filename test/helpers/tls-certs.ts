@@ -1,7 +1,7 @@
 // Test certificates made with the real openssl CLI: a CA of the test's own, a server certificate it
-// signed for localhost and 127.0.0.1, a client certificate, and a second CA that signed nothing
-// here (the "wrong CA"). Files live in a temp dir readable by every OS user (mariadbd may run as
-// another user); remove() deletes it.
+// signed for localhost and 127.0.0.1, another it signed for a name no test connects to, a client
+// certificate, and a second CA that signed nothing here (the "wrong CA"). Files live in a temp dir
+// readable by every OS user (mariadbd may run as another user); remove() deletes it.
 import { execFileSync } from 'child_process';
 import fs from 'fs';
 import os from 'os';
@@ -12,6 +12,9 @@ export interface TestCertificates {
   ca: string;
   serverCert: string;
   serverKey: string;
+  /** Signed by `ca` for db.example.com only: good chain, wrong name for localhost and 127.0.0.1. */
+  otherNameCert: string;
+  otherNameKey: string;
   clientCert: string;
   clientKey: string;
   /** A CA that signed none of the above. */
@@ -45,6 +48,7 @@ export function makeTestCertificates(): TestCertificates {
   makeCa(dir, 'test-ca');
   makeCa(dir, 'other-ca');
   makeSigned(dir, 'server', 'test-ca', 'DNS:localhost,IP:127.0.0.1');
+  makeSigned(dir, 'other-name', 'test-ca', 'DNS:db.example.com');
   makeSigned(dir, 'client', 'test-ca', null);
   for (const file of fs.readdirSync(dir)) fs.chmodSync(path.join(dir, file), 0o644);
   const file = (name: string) => path.join(dir, name);
@@ -53,6 +57,8 @@ export function makeTestCertificates(): TestCertificates {
     ca: file('test-ca.pem'),
     serverCert: file('server-cert.pem'),
     serverKey: file('server-key.pem'),
+    otherNameCert: file('other-name-cert.pem'),
+    otherNameKey: file('other-name-key.pem'),
     clientCert: file('client-cert.pem'),
     clientKey: file('client-key.pem'),
     otherCa: file('other-ca.pem'),
