@@ -79,3 +79,6 @@ export { connect, DEFAULT_CONNECT_TIMEOUT } from './client/connect';
 export type { ClientConnection, ConnectError, ConnectOptions, SslMode, SslOptions } from './client/connect';
 export { toMysql2AuthPlugins } from './client/mysql2-adapter';
 export type { Mysql2AuthPlugin, Mysql2ConnectionLike } from './client/mysql2-adapter';
+export { createProxy } from './proxy/proxy';
+export type { ProxyOptions, ProxyServer } from './proxy/proxy';
+export type { UpstreamOptions } from './proxy/upstream';

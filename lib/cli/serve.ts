@@ -17,6 +17,10 @@ import { PluginRow, ServerPlugins } from '../server/catalog/plugins';
 import { CatalogState, corruptState, Datadir } from '../server/datadir/datadir';
 import { DEFAULT_BACKLOG } from '../server/limits';
 import { AuthServer, createServer } from '../server/listener';
+import { ServerOptions } from '../server/options';
+import type { AuthenticatedConnection } from '../server/connection';
+import { createProxy } from '../proxy/proxy';
+import { UpstreamOptions } from '../proxy/upstream';
 import { mysqlNativePasswordPlugin } from '../server/plugins/native-password';
 import { cachingSha2PasswordPlugin } from '../server/plugins/caching-sha2-password';
 import { ErrorLog, openErrorLog } from './error-log';
@@ -113,8 +117,39 @@ function catalogOf(datadir: Datadir, state: CatalogState | null, options: ServeO
   return { catalog: new Catalog(accounts, plugins, datadir, unloadable), first: state === null };
 }
 
+// A PEM file the upstream's TLS needs: read once at start, so a missing one stops the start.
+function pemFile(file: string | null, option: string): Buffer | undefined {
+  if (file === null) return undefined;
+  try {
+    return fs.readFileSync(file);
+  } catch (error) {
+    throw codedError('ERR_UPSTREAM_SSL_FILE', `${option}=${file}: ${(error as Error).message}`);
+  }
+}
+
+/** The upstream leg's settings from the serve options (files read now). */
+export function upstreamOptions(options: ServeOptions): UpstreamOptions | null {
+  const sslFiles = { 'upstream-ssl-ca': options.upstreamSslCa, 'upstream-ssl-cert': options.upstreamSslCert, 'upstream-ssl-key': options.upstreamSslKey };
+  if (options.upstream === null) {
+    const stray = Object.entries(sslFiles).find(([, file]) => file !== null)?.[0] ?? (options.upstreamSslMode !== null ? 'upstream-ssl-mode' : null);
+    if (stray !== null) throw codedError('ERR_INVALID_ARG_VALUE', `${stray} is set but upstream is not`);
+    return null;
+  }
+  return {
+    ...options.upstream,
+    sslMode: options.upstreamSslMode ?? undefined,
+    ssl: {
+      ca: pemFile(options.upstreamSslCa, 'upstream-ssl-ca'),
+      cert: pemFile(options.upstreamSslCert, 'upstream-ssl-cert'),
+      key: pemFile(options.upstreamSslKey, 'upstream-ssl-key'),
+    },
+    connectTimeout: options.upstreamConnectTimeoutSeconds === null ? undefined : options.upstreamConnectTimeoutSeconds * 1000,
+  };
+}
+
 /** Opens the datadir, builds the server from `options` and starts listening; resolves once it does. */
 export async function startServe(options: ServeOptions, log: ErrorLog = openErrorLog(options.logError, options.logFormat)): Promise<RunningServer> {
+  const upstream = upstreamOptions(options);
   // The socket path first: a start refused there must not set up a datadir either.
   await claimSocketPath(options.socketPath);
   const { datadir, state } = await Datadir.open(options.datadir ?? defaultDatadir());
@@ -130,7 +165,7 @@ export async function startServe(options: ServeOptions, log: ErrorLog = openErro
       await catalog.change(() => undefined);
       log.note(`first start: datadir ${datadir.dir} set up; auth_socket installed; ${catalog.accounts.list().map((a) => `'${a.user}'@'${a.host}'`).join(', ')} IDENTIFIED WITH auth_socket with all privileges`);
     }
-    const server = createServer({
+    const server = (upstream === null ? createServer : (serverOptions: ServerOptions) => createProxy({ ...serverOptions, upstream }))({
       accounts: catalog.accounts,
       catalog,
       connectTimeout: options.connectTimeoutSeconds === null ? undefined : options.connectTimeoutSeconds * 1000,
@@ -146,6 +181,7 @@ export async function startServe(options: ServeOptions, log: ErrorLog = openErro
       },
     });
     server.on('login', (connection) => log.login(connection));
+    server.on('change-user', (connection: AuthenticatedConnection) => log.login(connection));
     server.on('refuse', (error) => log.refuse(error));
     const addresses: Array<[net.Server, string | net.ListenOptions]> = [[server, options.socketPath]];
     // One server behind both listeners, so max_connections and the handshake budget count them together.
@@ -176,7 +212,8 @@ export async function startServe(options: ServeOptions, log: ErrorLog = openErro
       log.note(`shutdown requested by '${connection.user}'@'${connection.host}'`);
       void stop();
     });
-    log.note(`ready: socket ${options.socketPath}${options.port === null ? '' : `, port ${options.bindAddress}:${options.port}`}, datadir ${datadir.dir}`);
+    const relaying = options.upstream === null ? '' : `, relaying accounts with upstream credentials to ${'socketPath' in options.upstream ? options.upstream.socketPath : `${options.upstream.host}:${options.upstream.port}`}`;
+    log.note(`ready: socket ${options.socketPath}${options.port === null ? '' : `, port ${options.bindAddress}:${options.port}`}, datadir ${datadir.dir}${relaying}`);
     return { server, listeners, datadir, stop };
   } catch (error) {
     // Nothing of a failed start stays: listeners closed (their socket file with them), lock released.

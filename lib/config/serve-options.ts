@@ -28,19 +28,39 @@ export interface ServeOptions {
   logFormat: 'text' | 'json';
   /** The socket file's mode (ours: mysqld has none); null keeps the default 0666. */
   socketMode: number | null;
+  /** Proxy mode: where accounts with upstream credentials are relayed; null serves everything locally. */
+  upstream: UpstreamAddress | null;
+  /** MySQL's --ssl-mode for the upstream leg; null: PREFERRED. */
+  upstreamSslMode: SslMode | null;
+  /** PEM files for the upstream's TLS: CA, client certificate, client key. */
+  upstreamSslCa: string | null;
+  upstreamSslCert: string | null;
+  upstreamSslKey: string | null;
+  upstreamConnectTimeoutSeconds: number | null;
 }
+
+export type UpstreamAddress = { socketPath: string } | { host: string; port: number };
+
+export const SSL_MODES = ['DISABLED', 'PREFERRED', 'REQUIRED', 'VERIFY_CA', 'VERIFY_IDENTITY'] as const;
+export type SslMode = (typeof SSL_MODES)[number];
 
 export const SERVE_USAGE = `usage: auth-socket serve [--defaults-file=FILE] [--socket=PATH] [--socket-mode=OCTAL]
     [--port=N] [--bind-address=ADDR] [--connect-timeout=SECONDS] [--max-connections=N]
     [--server-version=STRING] [--plugin-dir=DIR] [--plugin-load=NAME[;NAME]...]
     [--plugin-load-add=NAME[.js|.so]]... [--datadir=DIR] [--log-error=FILE] [--log-format=text|json]
-    [--account=USER@HOST:PLUGIN[:AUTHENTICATION_STRING]]... [--help]
+    [--account=USER@HOST:PLUGIN[:AUTHENTICATION_STRING]]...
+    [--upstream=HOST[:PORT]|/PATH/TO/SOCKET] [--upstream-ssl-mode=MODE] [--upstream-ssl-ca=FILE]
+    [--upstream-ssl-cert=FILE] [--upstream-ssl-key=FILE] [--upstream-connect-timeout=SECONDS] [--help]
   --defaults-file reads the [mysqld] and [auth-socket] groups of a MySQL option file (options
   only we have, such as socket-mode, account and server-version, go in [auth-socket]); the
   command line wins over the file. Names take '-' or '_' alike; a 'loose-' prefix lets an
   unknown option pass.
   A first start on an empty datadir (default /var/lib/auth-socket for root) installs auth_socket
-  and makes root@localhost, and the OS user running the server, administrators over it.`;
+  and makes root@localhost, and the OS user running the server, administrators over it.
+  With --upstream, an account created with ATTRIBUTE '{"upstream_user": "...", "upstream_password":
+  "..."}' is relayed, once it logged in here, to that server as that account (upstream-ssl-mode:
+  DISABLED, PREFERRED (the default), REQUIRED, VERIFY_CA or VERIFY_IDENTITY, as MySQL's --ssl-mode);
+  every other account is served here.`;
 
 /** The groups serve reads, as mysqld reads [mysqld]; ours holds what mysqld has no name for. */
 const SERVE_GROUPS = ['mysqld', 'auth-socket'];
@@ -85,6 +105,12 @@ const OPTIONS: Record<string, OptionSpec> = {
       o.logFormat = v;
     },
   },
+  upstream: { ours: true, apply: (o, v) => (o.upstream = upstreamAddress(v)) },
+  'upstream-ssl-mode': { ours: true, apply: (o, v) => (o.upstreamSslMode = sslMode(v)) },
+  'upstream-ssl-ca': { ours: true, apply: (o, v) => (o.upstreamSslCa = nonEmpty(v)) },
+  'upstream-ssl-cert': { ours: true, apply: (o, v) => (o.upstreamSslCert = nonEmpty(v)) },
+  'upstream-ssl-key': { ours: true, apply: (o, v) => (o.upstreamSslKey = nonEmpty(v)) },
+  'upstream-connect-timeout': { ours: true, apply: (o, v) => (o.upstreamConnectTimeoutSeconds = wholeNumber(v, 31536000)) },
   account: {
     ours: true,
     apply: (o, v) => {
@@ -109,6 +135,12 @@ function defaults(): ServeOptions {
     logError: null,
     logFormat: 'text',
     socketMode: null,
+    upstream: null,
+    upstreamSslMode: null,
+    upstreamSslCa: null,
+    upstreamSslCert: null,
+    upstreamSslKey: null,
+    upstreamConnectTimeoutSeconds: null,
   };
 }
 
@@ -216,6 +248,21 @@ function wholeNumber(value: string, max: number): number {
 function octalMode(value: string): number {
   if (!/^0?[0-7]{3}$/.test(value)) throw new Error(`must be an octal mode such as 0660, not '${value}'`);
   return parseInt(value, 8);
+}
+
+/** An absolute path is a Unix socket; otherwise HOST[:PORT], an IPv6 address in brackets, port 3306 by default. */
+function upstreamAddress(value: string): UpstreamAddress {
+  if (value.startsWith('/')) return { socketPath: value };
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:\s\[\]]+))(?::(\d+))?$/.exec(value);
+  if (!match) throw new Error(`must be HOST[:PORT] or an absolute socket path, not '${value}'`);
+  return { host: match[1] ?? match[2], port: match[3] === undefined ? 3306 : wholeNumber(match[3], 65535) };
+}
+
+// MySQL takes the mode in any case.
+function sslMode(value: string): SslMode {
+  const mode = SSL_MODES.find((m) => m === value.toUpperCase());
+  if (mode === undefined) throw new Error(`must be one of ${SSL_MODES.join(', ')}, not '${value}'`);
+  return mode;
 }
 
 function pluginList(value: string): string[] {

@@ -1,0 +1,218 @@
+// A proxied session: the client's bytes to the upstream and back, unchanged (pgbouncer's
+// src/client.c and server.c: look at each packet's header, forward it). The proxy speaks itself
+// only where it must, and only once the upstream has answered everything before (the response
+// tracker): COM_CHANGE_USER re-runs the local login and maps the new account upstream; a command
+// it will not relay (replication, COM_CHANGE_USER's kin) gets MySQL's ER_UNKNOWN_COM_ERROR.
+import net from 'net';
+
+import { ClientConnection } from '../client/connect';
+import { errorCode } from '../errors';
+import { changeUserAsResponse, parseChangeUser } from '../protocol/change-user';
+import { Command } from '../protocol/constants';
+import { badHandshake, mysqlError, notSupportedYet } from '../protocol/mysql-errors';
+import { buildErr, buildOk, ErrPacket } from '../protocol/responses';
+import { PacketHead, PacketPump, Verdict } from '../transport/relay';
+import { PacketChannel } from '../transport/packet-channel';
+import type { AuthenticatedConnection } from '../server/connection';
+import { reauthenticate } from '../server/handshake';
+import { ResolvedOptions } from '../server/options';
+import { Refusal } from '../server/refusal';
+import { ResponseTracker } from './response-tracker';
+import { openUpstream, upstreamCredentials, UpstreamOptions } from './upstream';
+
+/** What a session needs of its proxy. */
+export interface RelayContext {
+  server: ResolvedOptions;
+  upstream: UpstreamOptions;
+  /** A COM_CHANGE_USER succeeded: the session now belongs to `connection`. */
+  changedUser(connection: AuthenticatedConnection): void;
+}
+
+// The largest command the proxy reads itself (COM_CHANGE_USER, a refused command): a login's size.
+const MAX_OWN_COMMAND = 64 * 1024;
+
+export class RelaySession {
+  private tracker: ResponseTracker;
+  private upstreamPump: PacketPump;
+  private clientPump: PacketPump;
+  private waiting: (() => void) | null = null;
+  private closed = false;
+  private desynced = false;
+
+  constructor(
+    private readonly client: net.Socket,
+    private connection: AuthenticatedConnection,
+    private upstream: ClientConnection,
+    private readonly context: RelayContext,
+  ) {
+    this.tracker = new ResponseTracker(connection.capabilities);
+    this.upstreamPump = this.pumpFrom(upstream);
+    this.clientPump = this.pumpTo(upstream);
+  }
+
+  start(): void {
+    this.client.on('error', this.close);
+    this.client.once('close', this.close);
+    this.attach(this.upstream);
+    void this.upstreamPump.run(this.upstream.leftover);
+    void this.serveClient(this.connection.leftover);
+  }
+
+  private pumpFrom(upstream: ClientConnection): PacketPump {
+    return new PacketPump(
+      upstream.socket,
+      this.client,
+      (packet) => this.fromUpstream(packet),
+      () => this.checkIdle(),
+    );
+  }
+
+  private pumpTo(upstream: ClientConnection): PacketPump {
+    return new PacketPump(this.client, upstream.socket, (packet) => this.fromClient(packet));
+  }
+
+  private attach(upstream: ClientConnection): void {
+    upstream.socket.on('error', this.close);
+    upstream.socket.on('end', this.upstreamEnded);
+    upstream.socket.on('close', this.upstreamEnded);
+  }
+
+  private detach(upstream: ClientConnection): void {
+    upstream.socket.off('error', this.close);
+    upstream.socket.off('end', this.upstreamEnded);
+    upstream.socket.off('close', this.upstreamEnded);
+  }
+
+  // The upstream went away (COM_QUIT, KILL, wait_timeout): so does the client, after what was sent.
+  private readonly upstreamEnded = (): void => {
+    if (this.closed) return;
+    this.closed = true;
+    this.clientPump.stop();
+    this.client.end();
+  };
+
+  private readonly close = (): void => {
+    this.closed = true;
+    this.clientPump.stop();
+    this.upstreamPump.stop();
+    this.client.destroy();
+    this.upstream.socket.destroy();
+  };
+
+  private fromUpstream(packet: PacketHead): Verdict {
+    if (packet.first && !this.desynced) {
+      try {
+        this.tracker.serverPacket(packet.head, packet.length);
+      } catch (error) {
+        // Bytes still go through; only the proxy's own answers, which need the boundaries, stop.
+        if (errorCode(error) !== 'ERR_PROXY_DESYNC') throw error;
+        this.desynced = true;
+      }
+    }
+    return 'forward';
+  }
+
+  private fromClient(packet: PacketHead): Verdict {
+    // LOCAL INFILE data and a long command's continuations are not commands, whatever their sequence.
+    if (this.tracker.awaitingLocalInfile) {
+      if (packet.length === 0) this.tracker.localInfileSent();
+      return 'forward';
+    }
+    if (!packet.first || packet.sequenceId !== 0) return 'forward';
+    if (packet.head[0] === Command.CHANGE_USER) return 'hold';
+    return this.tracker.command(packet.head, packet.length) ? 'forward' : 'hold';
+  }
+
+  private checkIdle(): void {
+    if (this.waiting !== null && this.tracker.idle && this.upstreamPump.atBoundary) {
+      const resume = this.waiting;
+      this.waiting = null;
+      resume();
+    }
+  }
+
+  private untilIdle(): Promise<void> {
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+      this.checkIdle();
+    });
+  }
+
+  private async serveClient(initial: Buffer): Promise<void> {
+    let bytes = initial;
+    while (!this.closed) {
+      const held = await this.clientPump.run(bytes);
+      await this.untilIdle();
+      if (this.closed) return;
+      // Without the response boundaries the proxy cannot tell when its answer may go: it ends the session.
+      if (this.desynced) return this.close();
+      try {
+        bytes = await this.answer(held);
+      } catch {
+        return this.close();
+      }
+    }
+  }
+
+  // Reads the held command on the client's socket and answers it; resolves with the bytes after it.
+  private async answer(held: Buffer): Promise<Buffer> {
+    this.client.unshift(held);
+    const channel = new PacketChannel(this.client, { maxPayloadSize: MAX_OWN_COMMAND });
+    channel.resetSequence();
+    const command = await channel.read();
+    const reply = command[0] === Command.CHANGE_USER ? await this.changeUser(channel, command) : buildErr(mysqlError('ER_UNKNOWN_COM_ERROR'));
+    await channel.write(reply);
+    return channel.detach();
+  }
+
+  /**
+   * COM_CHANGE_USER: the account's own plugin against the same peer, then the new account's
+   * upstream; the old session is closed only once the new one is open. Any refusal leaves the
+   * session as it was.
+   */
+  private async changeUser(channel: PacketChannel, packet: Buffer): Promise<Buffer> {
+    let request;
+    try {
+      request = parseChangeUser(packet, this.connection.capabilities);
+    } catch {
+      return buildErr(badHandshake());
+    }
+    const response = changeUserAsResponse(request, this.connection.capabilities, this.connection.characterSet);
+    let next: AuthenticatedConnection;
+    try {
+      next = await reauthenticate(this.client, channel, this.context.server, this.connection, response);
+    } catch (error) {
+      if (error instanceof Refusal) return buildErr(error.err);
+      throw error;
+    }
+    next = { ...next, connectAttributes: request.connectAttributes ?? this.connection.connectAttributes };
+    const credentials = upstreamCredentials(next.account);
+    if (credentials === null) return buildErr(notSupportedYet('COM_CHANGE_USER to an account this proxy serves itself'));
+    let upstream: ClientConnection;
+    try {
+      upstream = await openUpstream(this.context.upstream, next, credentials, new AbortController().signal);
+    } catch (error) {
+      if (error instanceof Refusal) return buildErr(error.err as ErrPacket);
+      throw error;
+    }
+    this.swap(upstream, next);
+    return buildOk();
+  }
+
+  private swap(upstream: ClientConnection, connection: AuthenticatedConnection): void {
+    const old = this.upstream;
+    this.detach(old);
+    this.upstreamPump.stop();
+    // COM_QUIT, as a client leaving politely: the old session ends at once, not at wait_timeout.
+    old.socket.end(Buffer.of(1, 0, 0, 0, Command.QUIT));
+    old.socket.on('error', () => {});
+    this.upstream = upstream;
+    this.connection = connection;
+    this.tracker = new ResponseTracker(connection.capabilities);
+    this.upstreamPump = this.pumpFrom(upstream);
+    this.clientPump = this.pumpTo(upstream);
+    this.attach(upstream);
+    void this.upstreamPump.run(upstream.leftover);
+    this.context.changedUser(connection);
+  }
+}

@@ -1,0 +1,162 @@
+// The upstream leg of the proxy: the account's upstream credentials (its ATTRIBUTE, as MySQL 8
+// stores user attributes), the connection opened with client/connect() once the local login
+// succeeded, and its failures as the MySQL errors the local client reads (MySQL Router's
+// "Can't connect to remote MySQL server" answers, sql-common/client.cc's CR_* numbers).
+import os from 'os';
+
+import { connect, ClientConnection, ConnectOptions } from '../client/connect';
+import { codedError, errorCode } from '../errors';
+import { lookupUser } from '../peer/users';
+import { Capability } from '../protocol/constants';
+import { mysqlError } from '../protocol/mysql-errors';
+import { ErrPacket } from '../protocol/responses';
+import { Account } from '../server/catalog/accounts';
+import type { AuthenticatedConnection } from '../server/connection';
+import { admissionRefused, HandshakeErrorCode, Refusal } from '../server/refusal';
+
+export interface UpstreamOptions {
+  /** The upstream's Unix socket; or host and port for TCP. */
+  socketPath?: string;
+  host?: string;
+  port?: number;
+  /** MySQL's --ssl-mode for the upstream leg (default PREFERRED: TLS over TCP when offered). */
+  sslMode?: ConnectOptions['sslMode'];
+  /** CA, client certificate and key (PEM) for the upstream's TLS. */
+  ssl?: ConnectOptions['ssl'];
+  /** Milliseconds for the whole upstream connection phase (default 10 s, MySQL's connect_timeout). */
+  connectTimeout?: number;
+}
+
+export interface UpstreamCredentials {
+  user: string;
+  password: string;
+}
+
+/**
+ * The flags whose meaning reaches past the login: the client's and the upstream session's must be
+ * the same for every byte to be relayed unchanged (result set framing, multi-statements, LOCAL
+ * INFILE, session tracking, and what the server's answers mean).
+ */
+export const RELAYED_CAPABILITIES =
+  (Capability.FOUND_ROWS |
+    Capability.LONG_FLAG |
+    Capability.NO_SCHEMA |
+    Capability.LOCAL_FILES |
+    Capability.IGNORE_SPACE |
+    Capability.PROTOCOL_41 |
+    Capability.INTERACTIVE |
+    Capability.TRANSACTIONS |
+    Capability.MULTI_STATEMENTS |
+    Capability.MULTI_RESULTS |
+    Capability.PS_MULTI_RESULTS |
+    Capability.CAN_HANDLE_EXPIRED_PASSWORDS |
+    Capability.SESSION_TRACK |
+    Capability.DEPRECATE_EOF) >>>
+  0;
+
+/** What the proxy's greeting offers beyond the server's own: what an upstream session relays. */
+export const PROXY_EXTRA_CAPABILITIES =
+  (Capability.LOCAL_FILES | Capability.MULTI_STATEMENTS | Capability.PS_MULTI_RESULTS | Capability.SESSION_TRACK) >>> 0;
+
+// The login's own flags: the proxy's leg speaks 4.1 with plugins whatever the client's did.
+const LOGIN_CAPABILITIES =
+  (Capability.LONG_PASSWORD | Capability.SECURE_CONNECTION | Capability.PLUGIN_AUTH | Capability.PLUGIN_AUTH_LENENC_CLIENT_DATA) >>> 0;
+
+/** The upstream credentials of an account, or null when it is served locally. */
+export function upstreamCredentials(account: Account): UpstreamCredentials | null {
+  const attributes = account.attributes;
+  const user = attributes?.upstream_user;
+  if (typeof user !== 'string') return null;
+  const password = attributes?.upstream_password;
+  return { user, password: typeof password === 'string' ? password : '' };
+}
+
+function describe(options: UpstreamOptions): string {
+  return options.socketPath ?? `${options.host ?? 'localhost'}:${options.port ?? 3306}`;
+}
+
+/**
+ * Attributes the upstream sees in performance_schema.session_connect_attrs: the client's own, then
+ * who really connected, as the kernel told us (a client cannot claim these names).
+ */
+async function connectAttributes(connection: AuthenticatedConnection): Promise<Record<string, string>> {
+  const attributes: Record<string, string> = Object.create(null);
+  Object.assign(attributes, connection.connectAttributes ?? {});
+  delete attributes.os_user;
+  delete attributes.os_uid;
+  delete attributes.os_pid;
+  const peer = connection.peer;
+  if (peer === null) return attributes;
+  const osUser = connection.externalUser ?? (await lookupUser(peer.uid).catch(() => null))?.name;
+  if (osUser !== undefined) attributes.os_user = osUser;
+  attributes.os_uid = String(peer.uid);
+  attributes.os_pid = String(peer.pid);
+  return attributes;
+}
+
+const refused = (reason: string, code: HandshakeErrorCode, err: ErrPacket, cause: unknown) => admissionRefused(reason, code, err, cause);
+
+/** A connect() failure as the ERR the local client gets in place of its OK. */
+export function upstreamRefusal(error: unknown, options: UpstreamOptions): Refusal {
+  const code = errorCode(error) ?? '';
+  const { errno, sqlState, message } = error as { errno?: number; sqlState?: string | null; message?: string };
+  if (code === 'ERR_SERVER_ERROR' && typeof errno === 'number') {
+    return refused('upstream-refused', 'ERR_UPSTREAM_REFUSED', { errno, sqlState: sqlState ?? 'HY000', message: message ?? '' }, error);
+  }
+  if (code === 'ERR_SSL_CONNECTION') {
+    return refused('upstream-tls', 'ERR_SSL_CONNECTION', mysqlError('CR_SSL_CONNECTION_ERROR', (message ?? '').replace(/^SSL connection error: /, '')), error);
+  }
+  // The system error number, as libmysql prints it: (111) refused, (110) timed out, (2) no socket file.
+  const timedOut = code === 'ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT';
+  const number = timedOut ? os.constants.errno.ETIMEDOUT : (os.constants.errno as Record<string, number>)[code];
+  if (number !== undefined || code === 'ERR_SERVER_LOST') {
+    return refused('upstream-unreachable', 'ERR_UPSTREAM_UNREACHABLE', mysqlError('CR_CONN_HOST_ERROR', describe(options), String(number ?? 0)), error);
+  }
+  // A client-side failure of the upstream's login (a plugin we lack or refuse, a malformed packet).
+  const err = { errno: typeof errno === 'number' ? errno : 2000, sqlState: 'HY000', message: `upstream ${describe(options)}: ${message ?? code}` };
+  return refused('upstream-failed', 'ERR_UPSTREAM_REFUSED', err, error);
+}
+
+/**
+ * Opens and authenticates the upstream session for a local login, asking for exactly the client's
+ * session flags; resolves only when the upstream granted every one of them. Rejects with the
+ * Refusal to answer the local login with. A login the handshake gave up on (signal) closes it.
+ */
+export async function openUpstream(
+  options: UpstreamOptions,
+  connection: AuthenticatedConnection,
+  credentials: UpstreamCredentials,
+  signal: AbortSignal,
+): Promise<ClientConnection> {
+  const wanted = (connection.capabilities & RELAYED_CAPABILITIES) >>> 0;
+  let upstream: ClientConnection;
+  try {
+    upstream = await connect({
+      socketPath: options.socketPath,
+      host: options.host,
+      port: options.port,
+      sslMode: options.sslMode,
+      ssl: options.ssl,
+      timeout: options.connectTimeout,
+      user: credentials.user,
+      password: credentials.password,
+      database: connection.database ?? undefined,
+      characterSet: connection.characterSet,
+      capabilities: wanted | LOGIN_CAPABILITIES,
+      connectAttributes: await connectAttributes(connection),
+    });
+  } catch (error) {
+    throw upstreamRefusal(error, options);
+  }
+  if (signal.aborted) {
+    upstream.socket.destroy();
+    throw signal.reason;
+  }
+  const missing = wanted & ~upstream.capabilities;
+  if (missing !== 0) {
+    upstream.socket.destroy();
+    const what = `relaying capability flags 0x${missing.toString(16)} to an upstream without them`;
+    throw refused('upstream-capabilities', 'ERR_UPSTREAM_REFUSED', mysqlError('ER_NOT_SUPPORTED_YET', what), codedError('ERR_UPSTREAM_CAPABILITIES', what));
+  }
+  return upstream;
+}
