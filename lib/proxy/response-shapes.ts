@@ -122,10 +122,10 @@ export function responseTo(head: Buffer, payloadLength: number): Pending | null 
     case 0x07: // COM_REFRESH
     case 0x08: // COM_SHUTDOWN
     case 0x0c: // COM_PROCESS_KILL
-    case 0x0d: // COM_DEBUG: EOF
+    case 0x0d: // COM_DEBUG: my_eof() too
     case 0x0e: // COM_PING
     case COM_STMT_RESET:
-    case 0x1b: // COM_SET_OPTION: EOF (my_eof), OK from some servers
+    case 0x1b: // COM_SET_OPTION: my_eof(), so an EOF (0xfe-headed OK under DEPRECATE_EOF)
     case 0x1f: // COM_RESET_CONNECTION
       return text('status');
     case 0x09: // COM_STATISTICS: one string<EOF>
