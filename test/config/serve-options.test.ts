@@ -48,6 +48,12 @@ describe('from --defaults-file', () => {
         'server_version=8.0.36-auth-socket',
         'account=valerie@localhost:auth_socket:stephanie',
         'account=carol@%:mysql_native_password:*ABC',
+        'upstream=db.example.internal:3307',
+        'upstream-ssl-mode=verify_identity',
+        'upstream_ssl_ca=/etc/ca.pem',
+        'upstream-ssl-cert=/etc/client.pem',
+        'upstream-ssl-key=/etc/client-key.pem',
+        'upstream-connect-timeout=4',
       ].join('\n'),
     );
     expect(options).toEqual({
@@ -64,7 +70,37 @@ describe('from --defaults-file', () => {
       logError: '/var/log/auth-socket.err',
       logFormat: 'json',
       socketMode: 0o660,
+      upstream: { host: 'db.example.internal', port: 3307 },
+      upstreamSslMode: 'VERIFY_IDENTITY',
+      upstreamSslCa: '/etc/ca.pem',
+      upstreamSslCert: '/etc/client.pem',
+      upstreamSslKey: '/etc/client-key.pem',
+      upstreamConnectTimeoutSeconds: 4,
     });
+  });
+
+  it.each([
+    ['/run/mysqld/mysqld.sock', { socketPath: '/run/mysqld/mysqld.sock' }],
+    ['db', { host: 'db', port: 3306 }],
+    ['10.0.0.5:3310', { host: '10.0.0.5', port: 3310 }],
+    ['[::1]:3311', { host: '::1', port: 3311 }],
+    ['[fd00::5]', { host: 'fd00::5', port: 3306 }],
+  ])('upstream=%s', (value, expected) => {
+    expect(withFile(`[auth-socket]\nupstream=${value}\n`).upstream).toEqual(expected);
+  });
+
+  it.each([
+    ['upstream=db:0', /upstream: must be a whole number from 1 to 65535/],
+    ['upstream=db:x', /upstream: must be HOST\[:PORT\] or an absolute socket path/],
+    ['upstream=::1', /upstream: must be HOST\[:PORT\]/],
+    ['upstream-ssl-mode=VERIFY', /upstream-ssl-mode: must be one of DISABLED, PREFERRED, REQUIRED, VERIFY_CA, VERIFY_IDENTITY/],
+  ])('%s is refused, naming the line', (line, message) => {
+    expect(() => withFile(`[auth-socket]\n${line}\n`)).toThrow(message);
+    expect(() => withFile(`[auth-socket]\n${line}\n`)).toThrow(/my\.cnf:2\)/);
+  });
+
+  it('keeps upstream options out of [mysqld], where a real mysqld would choke on them', () => {
+    expect(() => withFile('[mysqld]\nupstream=db\n')).toThrow(/upstream is not a mysqld option: put it in \[auth-socket\]/);
   });
 
   it('lets a later line win for single values, and plugin-load reset the list as mysqld does', () => {
