@@ -28,6 +28,8 @@ export interface AuthenticatedConnection {
   leftover: Buffer;
   /** The peer's process as the kernel recorded it at connect() (Unix-socket peers only). */
   peer: LoginAttempt['peer'];
+  /** Whether the connection runs inside TLS (the client sent an SSLRequest to a server with options.tls). */
+  tls: boolean;
 }
 
 /** What an admission hook hands the session to: it owns the socket after the OK. */

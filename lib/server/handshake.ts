@@ -1,13 +1,15 @@
-// The server side of MySQL's connection phase (sql/auth/sql_authentication.cc): greeting,
-// handshake response, account lookup, the account's plugin with MySQL's restart semantics, and
-// the final OK or ERR, all within connect_timeout. listener.ts runs it on every connection.
+// The server side of MySQL's connection phase (sql/auth/sql_authentication.cc): greeting, TLS
+// when the client asks for it (tls.ts), handshake response, account lookup, the account's plugin
+// with MySQL's restart semantics, and the final OK or ERR, all within connect_timeout.
+// listener.ts runs it on every connection.
 import crypto from 'crypto';
 import net from 'net';
+import tls from 'tls';
 
 import { codedError, errorCode } from '../errors';
 import { CR_OK, CR_OK_HANDSHAKE_COMPLETE, CrCode, vioInfoOf, VioProtocol } from '../auth/vio';
 import { Capability, ServerStatus } from '../protocol/constants';
-import { buildHandshakeV10, HandshakeResponse41, parseHandshakeResponse41 } from '../protocol/handshake';
+import { buildHandshakeV10, HandshakeResponse41, isSslRequest, parseHandshakeResponse41 } from '../protocol/handshake';
 import { PASSWORD_USED_NO } from '../protocol/mysql-errors';
 import { buildOk } from '../protocol/responses';
 import { PacketChannel } from '../transport/packet-channel';
@@ -18,6 +20,7 @@ import { resolveOptions, ResolvedOptions, ServerOptions } from './options';
 import { ServerAuthInfo } from './plugin';
 import { getPeerCredentials } from '../peer/credentials';
 import { HandshakeError, LoginAttempt, loginFailed, readFailure, Refusal, refusal, refuse } from './refusal';
+import { acceptTls, releaseTls } from './tls';
 
 
 const UTF8MB4_GENERAL_CI = 45;
@@ -46,8 +49,21 @@ function clientHostOf(socket: net.Socket): string | null {
   return null;
 }
 
-async function greet(channel: PacketChannel, options: ResolvedOptions, connectionId: number, scramble: Buffer): Promise<HandshakeResponse41> {
-  await channel.write(
+/**
+ * The connection as the handshake runs on it: the accepted socket and its channel, then the TLS
+ * socket and the channel inside it once the client asked for TLS.
+ */
+interface Link {
+  socket: net.Socket;
+  channel: PacketChannel;
+  /** The accepted socket: destroyed with the TLS one, which reads through it. */
+  readonly transport: net.Socket;
+  /** Why TLS failed, once it did: the accepted socket's close then reports this. */
+  tlsFailure: HandshakeError | null;
+}
+
+async function greet(link: Link, options: ResolvedOptions, connectionId: number, scramble: Buffer): Promise<HandshakeResponse41> {
+  await link.channel.write(
     buildHandshakeV10({
       serverVersion: options.serverVersion,
       connectionId,
@@ -60,12 +76,22 @@ async function greet(channel: PacketChannel, options: ResolvedOptions, connectio
   );
   let response: HandshakeResponse41;
   try {
-    response = parseHandshakeResponse41(await channel.read());
+    let packet = await link.channel.read();
+    if (isSslRequest(packet)) {
+      // A client that asks for TLS where none was offered must not go on in clear.
+      if (options.secureContext === null) throw refusal('tls-not-offered');
+      const channelOptions = { maxPayloadSize: options.maxHandshakePacketSize, budget: options.handshakeMemory };
+      const secure = acceptTls(link.socket, link.channel, options.secureContext, channelOptions, (error) => (link.tlsFailure = error));
+      link.socket = secure.socket;
+      ({ channel: link.channel } = await secure.secured);
+      packet = await link.channel.read();
+    }
+    response = parseHandshakeResponse41(packet);
   } catch (error) {
-    throw readFailure(error);
+    throw error instanceof Refusal || error instanceof HandshakeError ? error : readFailure(error);
   }
-  // A client that believes it is on TLS, though TLS was never offered, must not go on in clear.
-  if (response.capabilities & Capability.SSL) throw refusal('tls-not-offered');
+  // Nor may a client that believes it is on TLS without an SSLRequest.
+  if (response.capabilities & Capability.SSL && link.socket === link.transport) throw refusal('tls-not-offered');
   return response;
 }
 
@@ -94,8 +120,7 @@ function untilAborted<T>(run: () => T | Promise<T>, signal: AbortSignal): Promis
 }
 
 async function authenticate(
-  socket: net.Socket,
-  channel: PacketChannel,
+  link: Link,
   options: ResolvedOptions,
   clientHost: string,
   connectionId: number,
@@ -103,8 +128,10 @@ async function authenticate(
   attempt: LoginAttempt,
 ): Promise<AuthenticatedConnection> {
   const scramble = newScramble();
-  scrambles.set(socket, scramble);
-  const response = await greet(channel, options, connectionId, scramble);
+  const response = await greet(link, options, connectionId, scramble);
+  // COM_CHANGE_USER finds it by the socket the session runs on.
+  scrambles.set(link.socket, scramble);
+  const { socket, channel } = link;
   return verify({ socket, channel, options, clientHost, connectionId, signal, attempt, scramble }, response);
 }
 
@@ -203,22 +230,26 @@ async function verify(exchange: Exchange, response: HandshakeResponse41): Promis
     connectionId,
     leftover: Buffer.alloc(0),
     peer: attempt.peer,
+    tls: socket instanceof tls.TLSSocket && socket.encrypted === true,
   };
 }
 
 /**
  * Runs the server side of the connection phase on a connected socket. Resolves once the OK packet
- * is written; rejects with a HandshakeError once the ERR packet is written and the socket closed.
- * Nothing the client sends after its authentication packets is read: it comes back in `leftover`.
+ * is written, with the socket the session goes on with: the tls.TLSSocket over `socket` when the
+ * client asked for TLS (options.tls), else `socket` itself. Rejects with a HandshakeError once the
+ * ERR packet is written and the socket closed. Nothing the client sends after its authentication
+ * packets is read: it comes back in `leftover`.
  */
-export async function acceptConnection(socket: net.Socket, options: ServerOptions): Promise<AuthenticatedConnection> {
-  const { connection, channel } = await acceptWith(socket, resolveOptions(options), 'open');
-  return handOver(socket, connection, channel);
+export async function acceptConnection(socket: net.Socket, options: ServerOptions): Promise<AuthenticatedConnection & { socket: net.Socket }> {
+  const accepted = await acceptWith(socket, resolveOptions(options), 'open');
+  return { ...handOver(accepted.socket, accepted.connection, accepted.channel), socket: accepted.socket };
 }
 
 // The caller owns the socket from here: it gets every unread byte and attaches its own listeners.
 export function handOver(socket: net.Socket, connection: AuthenticatedConnection, channel: PacketChannel): AuthenticatedConnection {
   socket.off('error', ignoreError);
+  releaseTls(socket);
   return { ...connection, leftover: channel.detach() };
 }
 
@@ -228,7 +259,7 @@ export async function acceptWith(
   socket: net.Socket,
   options: ResolvedOptions,
   slot: 'open' | 'reserved',
-): Promise<{ connection: AuthenticatedConnection; channel: PacketChannel; admission: Admission | null }> {
+): Promise<{ connection: AuthenticatedConnection; channel: PacketChannel; admission: Admission | null; socket: net.Socket }> {
   // Without a listener a reset by the peer would crash the process; the handshake sees the close.
   socket.on('error', ignoreError);
   const connectionId = (lastConnectionId = (lastConnectionId % 0xffffffff) + 1);
@@ -238,31 +269,35 @@ export async function acceptWith(
     throw new HandshakeError('ERR_CONNECTION_CLOSED', null, null, 'no-transport', 'the socket is neither a connected Unix-domain nor TCP socket');
   }
   const channel = new PacketChannel(socket, { maxPayloadSize: options.maxHandshakePacketSize, budget: options.handshakeMemory });
+  // The TLS socket and its channel replace these when the client asks for TLS.
+  const link: Link = { socket, channel, transport: socket, tlsFailure: null };
   const attempt: LoginAttempt = { user: null, host: clientHost, plugin: null, osUser: null, peer: peerOf(socket) };
   // Aborted when the handshake ends, however it ends: plugins see it as info.signal.
   const controller = new AbortController();
   const ended = new Promise<never>((_resolve, reject) =>
     controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true }),
   );
-  const onClose = () => abort(controller, codedError('ERR_CONNECTION_CLOSED', 'the client went away during the handshake'));
+  const onClose = () => abort(controller, link.tlsFailure ?? codedError('ERR_CONNECTION_CLOSED', 'the client went away during the handshake'));
   socket.once('close', onClose);
   const timer = setTimeout(() => {
     abort(controller, new HandshakeError('ERR_CONNECT_TIMEOUT', null, null, 'connect-timeout', `no complete handshake within ${options.connectTimeout} ms`));
+    link.socket.destroy();
     socket.destroy();
   }, options.connectTimeout);
   let admission: Admission | null = null;
   try {
-    const connection = await Promise.race([authenticate(socket, channel, options, clientHost, connectionId, controller.signal, attempt), ended]);
+    const connection = await Promise.race([authenticate(link, options, clientHost, connectionId, controller.signal, attempt), ended]);
     // MySQL's extra connection is for administrators, decided once the account is known.
     if (slot === 'reserved' && !options.adminAccounts.has(`${connection.account.user}@${connection.account.host}`)) {
       throw refusal('too-many-connections');
     }
     admission = options.admit === null ? null : await untilAborted(() => admit(options, connection, controller.signal), controller.signal);
-    await Promise.race([channel.write(buildOk({ statusFlags: ServerStatus.AUTOCOMMIT })), ended]);
-    return { connection, channel, admission };
+    await Promise.race([link.channel.write(buildOk({ statusFlags: ServerStatus.AUTOCOMMIT })), ended]);
+    return { connection, channel: link.channel, admission, socket: link.socket };
   } catch (error) {
     admission?.abandon();
-    throw Object.assign(await handshakeError(socket, channel, error), { attempt });
+    // A refusal inside TLS ends the TLS socket, and with it the accepted one under it.
+    throw Object.assign(await handshakeError(link.socket, link.channel, error), { attempt });
   } finally {
     clearTimeout(timer);
     socket.off('close', onClose);

@@ -50,14 +50,15 @@ export function createServer(options: ServerOptions): AuthServer {
           )
         : acceptWith(socket, resolved, slot);
     handshake.then(
-      ({ connection, channel, admission }) => {
-        const authenticated = handOver(socket, connection, channel);
+      // The session goes on over the socket the handshake ended on: the TLS one when the client asked.
+      ({ connection, channel, admission, socket: session }) => {
+        const authenticated = handOver(session, connection, channel);
         server.emit('login', authenticated);
-        if (admission !== null) return admission.serve(socket, authenticated);
-        if (server.listenerCount('session') > 0) return void server.emit('session', socket, authenticated);
+        if (admission !== null) return admission.serve(session, authenticated);
+        if (server.listenerCount('session') > 0) return void server.emit('session', session, authenticated);
         sessions++;
-        socket.once('close', () => sessions--);
-        serveSession(socket, authenticated, resolved.serverVersion, environment(authenticated));
+        session.once('close', () => sessions--);
+        serveSession(session, authenticated, resolved.serverVersion, environment(authenticated));
       },
       (error: HandshakeError) => server.emit('refuse', error, socket),
     );

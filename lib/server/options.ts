@@ -1,5 +1,7 @@
 // createServer()'s and acceptConnection()'s options, checked once and resolved with their
 // defaults (MySQL's own where MySQL has the setting: connect_timeout, max_connections, back_log).
+import tls from 'tls';
+
 import { codedError } from '../errors';
 import { Capability } from '../protocol/constants';
 import { Accounts } from './catalog/accounts';
@@ -10,6 +12,7 @@ import { ByteBudget, DEFAULT_BACKLOG } from './limits';
 import { ServerAuthPlugin } from './plugin';
 import { builtinServerPlugins } from './plugins/builtin';
 import { cachingSha2PasswordPlugin } from './plugins/caching-sha2-password';
+import { serverSecureContext } from './tls';
 
 export interface ServerOptions {
   accounts: Accounts;
@@ -46,9 +49,15 @@ export interface ServerOptions {
   /**
    * Capability flags the greeting offers beyond SERVER_CAPABILITIES: a proxy offers what its
    * upstream sessions can relay (MULTI_STATEMENTS, LOCAL_FILES, PS_MULTI_RESULTS, SESSION_TRACK).
-   * CLIENT_SSL and CLIENT_COMPRESS are never offered.
+   * CLIENT_SSL (see `tls`) and CLIENT_COMPRESS are never offered through this.
    */
   extraCapabilities?: number;
+  /**
+   * TLS (key and cert, or pfx; ca, ciphers... as Node's tls.createSecureContext takes them): the
+   * greeting then offers CLIENT_SSL, and a client's SSLRequest is followed by TLS on the same
+   * socket, inside which the login and the session run. Plugins see is_tls_established there.
+   */
+  tls?: tls.SecureContextOptions;
   /** Runs after the plugin accepted and before the OK: where a proxy opens its upstream (connection.ts). */
   admit?: AdmitHook;
 }
@@ -104,6 +113,8 @@ export interface ResolvedOptions {
   backlog: number;
   /** What the greeting offers. */
   capabilities: number;
+  /** Made once from options.tls; null when the server offers no TLS. */
+  secureContext: tls.SecureContext | null;
   admit: AdmitHook | null;
 }
 
@@ -132,7 +143,7 @@ function capabilitiesOf(extra: number | undefined): number {
   if (!Number.isInteger(extra) || extra < 0 || extra > 0xffffffff) {
     throw codedError('ERR_INVALID_ARG_VALUE', 'extraCapabilities must be capability flags (a 32-bit unsigned integer)', TypeError);
   }
-  // TLS and compression would change the bytes under the session; this server does neither.
+  // Compression would change the bytes under the session; TLS is options.tls's to offer.
   return (SERVER_CAPABILITIES | (extra & ~(Capability.SSL | Capability.COMPRESS))) >>> 0;
 }
 
@@ -153,6 +164,7 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     throw codedError('ERR_INVALID_ARG_VALUE', "options.accounts must be the catalog's accounts", TypeError);
   }
   const catalog = options.catalog ?? memoryCatalog(options.accounts, options.plugins);
+  const secureContext = serverSecureContext(options.tls);
   return {
     accounts: catalog.accounts,
     plugins: catalog.plugins,
@@ -174,7 +186,8 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
       checkLimit(options.maxHandshakeMemory, DEFAULT_MAX_HANDSHAKE_MEMORY, Number.MAX_SAFE_INTEGER, 'maxHandshakeMemory'),
     ),
     backlog: checkLimit(options.backlog, DEFAULT_BACKLOG, 0x7fffffff, 'backlog'),
-    capabilities: capabilitiesOf(options.extraCapabilities),
+    capabilities: (capabilitiesOf(options.extraCapabilities) | (secureContext === null ? 0 : Capability.SSL)) >>> 0,
+    secureContext,
     admit: admitHook(options.admit),
   };
 }
