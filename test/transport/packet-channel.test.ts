@@ -240,4 +240,19 @@ describe('PacketChannel', () => {
       expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
     );
   });
+
+  it('starts at the sequence id it is given (a channel opened inside TLS goes on counting)', async () => {
+    const [serverSocket, clientSocket] = pair();
+    const server = new PacketChannel(serverSocket, { sequenceId: 2 });
+    expect(server.sequenceId).toBe(2);
+    const sent = nextBytes(clientSocket, 5);
+    await server.write(Buffer.from('x'));
+    expect(await sent).toEqual(frame('x', 2));
+    await rawWrite(clientSocket, frame('y', 3));
+    expect((await server.read()).toString()).toBe('y');
+    expect(server.sequenceId).toBe(4);
+    for (const sequenceId of [-1, 256, 1.5]) {
+      expect(() => new PacketChannel(serverSocket, { sequenceId })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    }
+  });
 });
