@@ -419,33 +419,37 @@ describe('random input', () => {
   );
   const statements = fc.oneof(fc.string({ unit: 'binary', maxLength: 200 }), fc.array(pieces, { maxLength: 40 }).map((p) => p.join(' ')));
 
-  it('never throws anything but ERR_PARSE, and returns quickly', () => {
+  it('never throws anything but ERR_PARSE', () => {
     fc.assert(
       fc.property(statements, (text) => {
-        const started = process.hrtime.bigint();
         try {
           parseStatement(text);
         } catch (error) {
           expect((error as ParseError).code).toBe('ERR_PARSE');
           expect((error as ParseError).message.startsWith(SYNTAX)).toBe(true);
         }
-        expect(Number(process.hrtime.bigint() - started) / 1e6).toBeLessThan(1000);
       }),
       { numRuns: 3000 },
     );
   });
 
-  it.each(["'a'", '/*', '/*!', '`', "'\\", '((', 'a.', '@@', 'NOT ', '-- \n', 'x,'])('reads a statement of nearly 1 MiB of %j in linear time', (piece) => {
-    const text = `SELECT ${piece.repeat(Math.floor((MAX_STATEMENT_LENGTH - 8) / piece.length))}`;
-    const started = Date.now();
-    try {
-      parseStatement(text);
-    } catch (error) {
-      expect((error as ParseError).code).toBe('ERR_PARSE');
-    }
-    // ~0.4 s in plain Node for 500,000 items; jest's module sandbox is several times slower.
-    expect(Date.now() - started).toBeLessThan(5000);
-  });
+  // No clock in the assertion (a loaded CI machine is slow, not wrong): ~0.4 s in plain Node for
+  // 500,000 items, while a quadratic reader would take hours and meet the test's time limit.
+  it.each(["'a'", '/*', '/*!', '`', "'\\", '((', 'a.', '@@', 'NOT ', '-- \n', 'x,'])(
+    'reads a statement of nearly 1 MiB of %j in linear time',
+    (piece) => {
+      const text = `SELECT ${piece.repeat(Math.floor((MAX_STATEMENT_LENGTH - 8) / piece.length))}`;
+      let outcome: string;
+      try {
+        parseStatement(text);
+        outcome = 'parsed';
+      } catch (error) {
+        outcome = (error as ParseError).code;
+      }
+      expect(['parsed', 'ERR_PARSE']).toContain(outcome);
+    },
+    60_000,
+  );
 });
 
 it('parses SHOW [SESSION|GLOBAL] VARIABLES [LIKE], as mysqladmin sends it', () => {
