@@ -68,6 +68,12 @@ describe('parseServeArgs', () => {
       logError: null,
       logFormat: 'text',
       socketMode: null,
+      upstream: null,
+      upstreamSslMode: null,
+      upstreamSslCa: null,
+      upstreamSslCert: null,
+      upstreamSslKey: null,
+      upstreamConnectTimeoutSeconds: null,
     });
     // As mysqld's: --plugin-load replaces the list so far, --plugin-load-add extends it.
     expect(parseServeArgs(['--plugin-load-add=x', '--plugin-load=y']).pluginLoad).toEqual(['y']);
