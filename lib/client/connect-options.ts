@@ -46,6 +46,8 @@ export interface ConnectOptions {
   connectAttributes?: Record<string, string>;
   /** Whole connection phase, in milliseconds (default 10 s). */
   timeout?: number;
+  /** Aborting it drops the connection at once and rejects with the signal's reason. */
+  signal?: AbortSignal;
   /**
    * Allows plugins that send the password in cleartext (mysql_clear_password, dialog,
    * auth_simple, any declared with sendsCleartextPassword); default from env
@@ -104,6 +106,7 @@ export function checkOptions(options: ConnectOptions): CheckedOptions {
       throw invalid(`options.${key} must be an integer from 1 to 2147483647`);
     }
   }
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw invalid('options.signal must be an AbortSignal', 'ERR_INVALID_ARG_TYPE');
   const { capabilities, characterSet } = options;
   if (capabilities !== undefined && !(Number.isInteger(capabilities) && capabilities >= 0 && capabilities <= 0xffffffff)) {
     throw invalid('options.capabilities must be capability flags (an integer from 0 to 4294967295)');

@@ -283,6 +283,8 @@ export function connect(options: ConnectOptions): Promise<ClientConnection> {
     return Promise.reject(error);
   }
   const timeout = options.timeout ?? DEFAULT_CONNECT_TIMEOUT;
+  const signal = options.signal;
+  let abandon = () => {};
   return new Promise<ClientConnection>((resolve, reject) => {
     let settled = false;
     let secure: tls.TLSSocket | null = null;
@@ -298,6 +300,10 @@ export function connect(options: ConnectOptions): Promise<ClientConnection> {
       () => fail(clientError('ERR_CONNECT_TIMEOUT', CR_SERVER_LOST, `connection phase not finished within ${timeout} ms`)),
       timeout,
     );
+    // The caller gave up (a proxy's client left): the connection is dropped at once.
+    abandon = () => fail(signal?.reason ?? codedError('ERR_ABORTED', 'the connection was abandoned'));
+    if (signal?.aborted) abandon();
+    signal?.addEventListener('abort', abandon, { once: true });
     const lostError = () => clientError('ERR_SERVER_LOST', CR_SERVER_LOST, 'Lost connection to server during the connection phase');
     const lost = () => fail(lostError());
     const watch = (target: net.Socket) => target.once('error', fail).once('close', lost);
@@ -329,5 +335,5 @@ export function connect(options: ConnectOptions): Promise<ClientConnection> {
         fail(lostConnection);
       });
     });
-  });
+  }).finally(() => signal?.removeEventListener('abort', abandon));
 }

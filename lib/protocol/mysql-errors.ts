@@ -22,6 +22,7 @@ export const MYSQL_ERRORS = {
       "Out of memory; check if mysqld or some other process uses all available memory; if not, you may have to use 'ulimit' to allow mysqld to use more memory or you can add more swap space",
     code: 'ERR_OUT_OF_RESOURCES',
   },
+  ER_NET_PACKET_TOO_LARGE: { errno: 1153, sqlState: '08S01', format: "Got a packet bigger than 'max_allowed_packet' bytes", code: 'ERR_PACKET_TOO_LARGE' },
   ER_UNKNOWN_COM_ERROR: { errno: 1047, sqlState: '08S01', format: 'Unknown command', code: 'ERR_UNKNOWN_COMMAND' },
   ER_HANDSHAKE_ERROR: { errno: 1043, sqlState: '08S01', format: 'Bad handshake', code: 'ERR_BAD_HANDSHAKE' },
   ER_ACCESS_DENIED_ERROR: {

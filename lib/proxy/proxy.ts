@@ -7,6 +7,7 @@ import { codedError } from '../errors';
 import type { Admission, AuthenticatedConnection } from '../server/connection';
 import { AuthServer, createServer } from '../server/listener';
 import { resolveOptions, ServerOptions } from '../server/options';
+import type { HandshakeError } from '../server/refusal';
 import { RelaySession } from './relay-session';
 import { openUpstream, PROXY_EXTRA_CAPABILITIES, upstreamCredentials, UpstreamOptions } from './upstream';
 
@@ -16,7 +17,7 @@ export interface ProxyOptions extends ServerOptions {
 }
 
 export interface ProxyServer extends AuthServer {
-  /** A relayed session changed its account with COM_CHANGE_USER. */
+  /** A relayed session changed its account with COM_CHANGE_USER ('refuse' reports a refused change). */
   on(event: 'change-user', listener: (connection: AuthenticatedConnection) => void): this;
   on(event: string, listener: (...args: any[]) => void): this; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
@@ -43,7 +44,12 @@ export function createProxy(options: ProxyOptions): ProxyServer {
     const session = await openUpstream(upstream, connection, credentials, signal);
     return {
       serve: (socket, authenticated) => {
-        const context = { server, upstream, changedUser: (changed: AuthenticatedConnection) => proxy.emit('change-user', changed) };
+        const context = {
+          server,
+          upstream,
+          changedUser: (changed: AuthenticatedConnection) => proxy.emit('change-user', changed),
+          refused: (error: HandshakeError) => proxy.emit('refuse', error, socket),
+        };
         new RelaySession(socket, authenticated, session, context).start();
       },
       abandon: () => session.socket.destroy(),

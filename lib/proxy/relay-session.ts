@@ -6,7 +6,8 @@
 import net from 'net';
 
 import { ClientConnection } from '../client/connect';
-import { errorCode } from '../errors';
+import { codedError, errorCode } from '../errors';
+import { encodePacket } from '../protocol/framing';
 import { changeUserAsResponse, parseChangeUser } from '../protocol/change-user';
 import { Command } from '../protocol/constants';
 import { badHandshake, mysqlError, notSupportedYet } from '../protocol/mysql-errors';
@@ -16,7 +17,7 @@ import { PacketChannel } from '../transport/packet-channel';
 import type { AuthenticatedConnection } from '../server/connection';
 import { reauthenticate } from '../server/handshake';
 import { ResolvedOptions } from '../server/options';
-import { Refusal } from '../server/refusal';
+import { admissionRefused, HandshakeError, Refusal } from '../server/refusal';
 import { ResponseTracker } from './response-tracker';
 import { openUpstream, upstreamCredentials, UpstreamOptions } from './upstream';
 
@@ -26,6 +27,8 @@ export interface RelayContext {
   upstream: UpstreamOptions;
   /** A COM_CHANGE_USER succeeded: the session now belongs to `connection`. */
   changedUser(connection: AuthenticatedConnection): void;
+  /** A COM_CHANGE_USER was refused (its ERR is sent; the session goes on unchanged). */
+  refused(error: HandshakeError): void;
 }
 
 // The largest command the proxy reads itself (COM_CHANGE_USER, a refused command): a login's size.
@@ -38,6 +41,8 @@ export class RelaySession {
   private waiting: (() => void) | null = null;
   private closed = false;
   private desynced = false;
+  // Aborted when the session ends: an upstream being opened for COM_CHANGE_USER is dropped with it.
+  private readonly lifetime = new AbortController();
 
   constructor(
     private readonly client: net.Socket,
@@ -87,17 +92,30 @@ export class RelaySession {
   private readonly upstreamEnded = (): void => {
     if (this.closed) return;
     this.closed = true;
+    this.lifetime.abort(codedError('ERR_CONNECTION_CLOSED', 'the upstream session ended'));
     this.clientPump.stop();
     this.client.end();
   };
 
   private readonly close = (): void => {
     this.closed = true;
+    this.lifetime.abort(codedError('ERR_CONNECTION_CLOSED', 'the proxied session ended'));
     this.clientPump.stop();
     this.upstreamPump.stop();
     this.client.destroy();
     this.upstream.socket.destroy();
   };
+
+  // Ends the session with a last ERR to the client (sequence 1: the answer to its command).
+  private endWith(err: ErrPacket): void {
+    this.closed = true;
+    this.lifetime.abort(codedError('ERR_CONNECTION_CLOSED', 'the proxied session ended'));
+    this.clientPump.stop();
+    this.upstreamPump.stop();
+    this.detach(this.upstream);
+    this.upstream.socket.destroy();
+    this.client.end(encodePacket(buildErr(err), 1).frame);
+  }
 
   private fromUpstream(packet: PacketHead): Verdict {
     if (packet.first && !this.desynced) {
@@ -115,7 +133,8 @@ export class RelaySession {
   private fromClient(packet: PacketHead): Verdict {
     // LOCAL INFILE data and a long command's continuations are not commands, whatever their sequence.
     if (this.tracker.awaitingLocalInfile) {
-      if (packet.length === 0) this.tracker.localInfileSent();
+      // An empty packet that continues one of 16 MiB - 1 bytes is not the file's end.
+      if (packet.length === 0 && packet.first) this.tracker.localInfileSent();
       return 'forward';
     }
     if (!packet.first || packet.sequenceId !== 0) return 'forward';
@@ -156,6 +175,11 @@ export class RelaySession {
 
   // Reads the held command on the client's socket and answers it; resolves with the bytes after it.
   private async answer(held: Buffer): Promise<Buffer> {
+    // MySQL's answer to a packet over max_allowed_packet, after which it closes the connection.
+    if (held.readUIntLE(0, 3) > MAX_OWN_COMMAND) {
+      this.endWith(mysqlError('ER_NET_PACKET_TOO_LARGE'));
+      return Buffer.alloc(0);
+    }
     this.client.unshift(held);
     const channel = new PacketChannel(this.client, { maxPayloadSize: MAX_OWN_COMMAND });
     channel.resetSequence();
@@ -182,21 +206,31 @@ export class RelaySession {
     try {
       next = await reauthenticate(this.client, channel, this.context.server, this.connection, response);
     } catch (error) {
-      if (error instanceof Refusal) return buildErr(error.err);
-      throw error;
+      if (!(error instanceof HandshakeError)) throw error;
+      return this.refused(error);
     }
     next = { ...next, connectAttributes: request.connectAttributes ?? this.connection.connectAttributes };
+    const attempt = { user: next.user, host: next.host, plugin: next.plugin, osUser: next.externalUser, peer: next.peer };
     const credentials = upstreamCredentials(next.account);
-    if (credentials === null) return buildErr(notSupportedYet('COM_CHANGE_USER to an account this proxy serves itself'));
+    if (credentials === null) {
+      const err = notSupportedYet('COM_CHANGE_USER to an account this proxy serves itself');
+      return this.refused(admissionRefused('change-user-to-local-account', 'ERR_UPSTREAM_REFUSED', err).error(attempt));
+    }
     let upstream: ClientConnection;
     try {
-      upstream = await openUpstream(this.context.upstream, next, credentials, new AbortController().signal);
+      upstream = await openUpstream(this.context.upstream, next, credentials, this.lifetime.signal);
     } catch (error) {
-      if (error instanceof Refusal) return buildErr(error.err as ErrPacket);
-      throw error;
+      if (!(error instanceof Refusal)) throw error;
+      return this.refused(error.error(attempt));
     }
     this.swap(upstream, next);
     return buildOk();
+  }
+
+  // A refused change: reported as a refused login is, answered with its ERR; nothing else changes.
+  private refused(error: HandshakeError): Buffer {
+    this.context.refused(error);
+    return buildErr({ errno: error.errno ?? 1045, sqlState: error.sqlState ?? '28000', message: error.message });
   }
 
   private swap(upstream: ClientConnection, connection: AuthenticatedConnection): void {

@@ -27,6 +27,8 @@ export interface UpstreamOptions {
   connectTimeout?: number;
 }
 
+const TLS_REQUIRED = new Set(['REQUIRED', 'VERIFY_CA', 'VERIFY_IDENTITY']);
+
 export interface UpstreamCredentials {
   user: string;
   password: string;
@@ -75,22 +77,29 @@ function describe(options: UpstreamOptions): string {
   return options.socketPath ?? `${options.host ?? 'localhost'}:${options.port ?? 3306}`;
 }
 
+// The names the proxy sets, and what a client's own name must not fold to: the upstream compares
+// attribute names case- and accent-insensitively, trailing spaces ignored (utf8mb4_general_ci).
+const KERNEL_ATTRIBUTES = new Set(['os_user', 'os_uid', 'os_pid']);
+const spoofs = (name: string) => !/^[\x21-\x7e ]*$/.test(name) || KERNEL_ATTRIBUTES.has(name.toLowerCase().trimEnd());
+
 /**
- * Attributes the upstream sees in performance_schema.session_connect_attrs: the client's own, then
- * who really connected, as the kernel told us (a client cannot claim these names).
+ * Attributes the upstream sees in performance_schema.session_connect_attrs: who really connected,
+ * as the kernel told us, first (the upstream keeps only as many bytes as its
+ * performance_schema_session_connect_attrs_size allows, so a client's own cannot crowd them out),
+ * then the client's own, less any name that could pass for one of ours (and any not plain ASCII).
  */
 async function connectAttributes(connection: AuthenticatedConnection): Promise<Record<string, string>> {
   const attributes: Record<string, string> = Object.create(null);
-  Object.assign(attributes, connection.connectAttributes ?? {});
-  delete attributes.os_user;
-  delete attributes.os_uid;
-  delete attributes.os_pid;
   const peer = connection.peer;
-  if (peer === null) return attributes;
-  const osUser = connection.externalUser ?? (await lookupUser(peer.uid).catch(() => null))?.name;
-  if (osUser !== undefined) attributes.os_user = osUser;
-  attributes.os_uid = String(peer.uid);
-  attributes.os_pid = String(peer.pid);
+  if (peer !== null) {
+    const osUser = connection.externalUser ?? (await lookupUser(peer.uid).catch(() => null))?.name;
+    if (osUser !== undefined) attributes.os_user = osUser;
+    attributes.os_uid = String(peer.uid);
+    attributes.os_pid = String(peer.pid);
+  }
+  for (const [name, value] of Object.entries(connection.connectAttributes ?? {})) {
+    if (!spoofs(name)) attributes[name] = value;
+  }
   return attributes;
 }
 
@@ -144,13 +153,14 @@ export async function openUpstream(
       characterSet: connection.characterSet,
       capabilities: wanted | LOGIN_CAPABILITIES,
       connectAttributes: await connectAttributes(connection),
+      // A password in clear (mysql_clear_password, dialog) only where TLS is sure to carry it,
+      // whatever LIBMYSQL_ENABLE_CLEARTEXT_PLUGIN says in the proxy's environment.
+      enableCleartextPlugin: TLS_REQUIRED.has(options.sslMode ?? ''),
+      signal,
     });
   } catch (error) {
+    if (signal.aborted) throw signal.reason;
     throw upstreamRefusal(error, options);
-  }
-  if (signal.aborted) {
-    upstream.socket.destroy();
-    throw signal.reason;
   }
   const missing = wanted & ~upstream.capabilities;
   if (missing !== 0) {

@@ -318,8 +318,9 @@ async function admit(options: ResolvedOptions, connection: AuthenticatedConnecti
  * COM_CHANGE_USER inside a session (MySQL's acl_authenticate with COM_CHANGE_USER): the request,
  * read from `channel` as a command (sequence 0), is verified against the account it names with the
  * connection's greeting scramble, on the same socket, within connect_timeout. Resolves with the new
- * connection (nothing written: the caller sends the OK); rejects with the Refusal whose ERR the
- * caller sends. Unix-socket peers keep the credentials the kernel recorded at connect().
+ * connection (nothing written: the caller sends the OK); rejects with the HandshakeError (attempt
+ * set) whose ERR the caller sends, or the connection's own failure. Unix-socket peers keep the
+ * credentials the kernel recorded at connect().
  */
 export async function reauthenticate(
   socket: net.Socket,
@@ -337,7 +338,8 @@ export async function reauthenticate(
     const exchange = { socket, channel, options, clientHost: current.host, connectionId: current.connectionId, signal: controller.signal, attempt, scramble };
     return await untilAborted(() => verify(exchange, response), controller.signal);
   } catch (error) {
-    throw error instanceof Refusal ? error : readFailure(error);
+    const refused = error instanceof Refusal ? error : readFailure(error);
+    throw refused instanceof Refusal ? refused.error(attempt) : refused;
   } finally {
     clearTimeout(timer);
     if (!controller.signal.aborted) abort(controller, codedError('ERR_HANDSHAKE_OVER', 'the handshake is over'));

@@ -100,6 +100,13 @@ export class Refusal {
     readonly err: ErrPacket,
     readonly cause?: unknown,
   ) {}
+
+  /** The HandshakeError that reports it, with what the server knew of the login. */
+  error(attempt: LoginAttempt | null = null): HandshakeError {
+    const error = new HandshakeError(this.code, this.err.errno, this.err.sqlState, this.reason, this.err.message, { cause: this.cause });
+    error.attempt = attempt;
+    return error;
+  }
 }
 
 /** An admission hook's refusal (a proxy's upstream failure): any ERR, reported under `code`. */
@@ -145,9 +152,7 @@ const REFUSAL_LINGER_MS = 1_000;
  * ERR; the socket is destroyed when the client closes, or after REFUSAL_LINGER_MS at the latest.
  */
 export function refuse(socket: net.Socket, channel: PacketChannel, refusal: Refusal): Promise<HandshakeError> {
-  const error = new HandshakeError(refusal.code, refusal.err.errno, refusal.err.sqlState, refusal.reason, refusal.err.message, {
-    cause: refusal.cause,
-  });
+  const error = refusal.error();
   return new Promise((resolve) => {
     if (socket.destroyed || !socket.writable) {
       socket.destroy();
