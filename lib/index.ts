@@ -57,7 +57,7 @@ export { acceptConnection } from './server/handshake';
 export { SERVER_CAPABILITIES } from './server/options';
 export { createServer } from './server/listener';
 export { HandshakeError } from './server/refusal';
-export type { Admission, AdmitHook, AuthenticatedConnection } from './server/connection';
+export type { Admission, AdmissionContext, AdmitHook, AuthenticatedConnection } from './server/connection';
 export type { AuthServer } from './server/listener';
 export type { ServerOptions } from './server/options';
 export type { HandshakeErrorCode } from './server/refusal';

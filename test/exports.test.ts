@@ -6,7 +6,7 @@ import path from 'path';
 import ts from 'typescript';
 
 const PINNED = [
-    'Account', 'AccountSpec', 'Accounts', 'Admission', 'AdmitHook', 'AuthServer', 'AuthSocketAccount', 'AuthSocketErrorCode',
+    'Account', 'AccountSpec', 'Accounts', 'Admission', 'AdmissionContext', 'AdmitHook', 'AuthServer', 'AuthSocketAccount', 'AuthSocketErrorCode',
     'AuthSocketReason', 'AuthSocketResult', 'AuthSwitchRequest', 'AuthenticatedConnection',
     'BINARY_CHARSET', 'CR_AUTH_HANDSHAKE', 'CR_AUTH_PLUGIN_CANNOT_LOAD', 'CR_AUTH_PLUGIN_ERROR',
     'CR_AUTH_USER_CREDENTIALS', 'CR_ERROR', 'CR_OK', 'CR_OK_HANDSHAKE_COMPLETE',

@@ -4,12 +4,15 @@
 // account without them (root@localhost, the proxy's administrator) is served locally. MySQL has no
 // such server; the nearest are MySQL Router and ProxySQL, neither of which knows the peer's uid.
 import { codedError } from '../errors';
-import type { Admission, AuthenticatedConnection } from '../server/connection';
+import type { Admission, AdmissionContext, AuthenticatedConnection } from '../server/connection';
 import { AuthServer, createServer } from '../server/listener';
 import { resolveOptions, ServerOptions } from '../server/options';
 import type { HandshakeError } from '../server/refusal';
 import { RelaySession } from './relay-session';
 import { openUpstream, PROXY_EXTRA_CAPABILITIES, upstreamCredentials, UpstreamOptions } from './upstream';
+
+// The dial ends this long before connect_timeout would, so that its 2003 reaches the client.
+const DEADLINE_MARGIN_MS = 100;
 
 export interface ProxyOptions extends ServerOptions {
   /** Where relayed accounts go, and how (TLS, timeout). */
@@ -38,10 +41,10 @@ function checkUpstream(upstream: unknown): UpstreamOptions {
  */
 export function createProxy(options: ProxyOptions): ProxyServer {
   const upstream = checkUpstream(options?.upstream);
-  const admit = async (connection: AuthenticatedConnection, signal: AbortSignal): Promise<Admission | null> => {
+  const admit = async (connection: AuthenticatedConnection, { signal, deadline }: AdmissionContext): Promise<Admission | null> => {
     const credentials = upstreamCredentials(connection.account);
     if (credentials === null) return null;
-    const session = await openUpstream(upstream, connection, credentials, signal);
+    const session = await openUpstream(upstream, connection, credentials, signal, deadline - DEADLINE_MARGIN_MS);
     return {
       serve: (socket, authenticated) => {
         const context = {

@@ -125,6 +125,7 @@ export class RelaySession {
         // Bytes still go through; only the proxy's own answers, which need the boundaries, stop.
         if (errorCode(error) !== 'ERR_PROXY_DESYNC') throw error;
         this.desynced = true;
+        this.checkIdle();
       }
     }
     return 'forward';
@@ -143,7 +144,8 @@ export class RelaySession {
   }
 
   private checkIdle(): void {
-    if (this.waiting !== null && this.tracker.idle && this.upstreamPump.atBoundary) {
+    // Out of step, idle never comes: the waiting command is let go, to end the session.
+    if (this.waiting !== null && (this.tracker.idle || this.desynced) && this.upstreamPump.atBoundary) {
       const resume = this.waiting;
       this.waiting = null;
       resume();

@@ -4,7 +4,8 @@
 // "Can't connect to remote MySQL server" answers, sql-common/client.cc's CR_* numbers).
 import os from 'os';
 
-import { connect, ClientConnection, ConnectOptions } from '../client/connect';
+import { connect, ClientConnection, DEFAULT_CONNECT_TIMEOUT } from '../client/connect';
+import { ConnectOptions } from '../client/connect-options';
 import { codedError, errorCode } from '../errors';
 import { lookupUser } from '../peer/users';
 import { Capability } from '../protocol/constants';
@@ -27,7 +28,7 @@ export interface UpstreamOptions {
   connectTimeout?: number;
 }
 
-const TLS_REQUIRED = new Set(['REQUIRED', 'VERIFY_CA', 'VERIFY_IDENTITY']);
+const VERIFIED_TLS = new Set(['VERIFY_CA', 'VERIFY_IDENTITY']);
 
 export interface UpstreamCredentials {
   user: string;
@@ -77,8 +78,9 @@ function describe(options: UpstreamOptions): string {
   return options.socketPath ?? `${options.host ?? 'localhost'}:${options.port ?? 3306}`;
 }
 
-// The names the proxy sets, and what a client's own name must not fold to: the upstream compares
-// attribute names case- and accent-insensitively, trailing spaces ignored (utf8mb4_general_ci).
+// The names the proxy sets, and what a client's own name must not pass for: MariaDB compares
+// attribute names ignoring trailing spaces (utf8mb3_bin); a _ci collation elsewhere would also
+// ignore case and accents, hence lower case here and plain ASCII only.
 const KERNEL_ATTRIBUTES = new Set(['os_user', 'os_uid', 'os_pid']);
 const spoofs = (name: string) => !/^[\x21-\x7e ]*$/.test(name) || KERNEL_ATTRIBUTES.has(name.toLowerCase().trimEnd());
 
@@ -136,7 +138,9 @@ export async function openUpstream(
   connection: AuthenticatedConnection,
   credentials: UpstreamCredentials,
   signal: AbortSignal,
+  deadline = Infinity,
 ): Promise<ClientConnection> {
+  const timeout = Math.max(1, Math.floor(Math.min(options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT, deadline - Date.now())));
   const wanted = (connection.capabilities & RELAYED_CAPABILITIES) >>> 0;
   let upstream: ClientConnection;
   try {
@@ -146,16 +150,17 @@ export async function openUpstream(
       port: options.port,
       sslMode: options.sslMode,
       ssl: options.ssl,
-      timeout: options.connectTimeout,
+      timeout,
       user: credentials.user,
       password: credentials.password,
       database: connection.database ?? undefined,
       characterSet: connection.characterSet,
       capabilities: wanted | LOGIN_CAPABILITIES,
       connectAttributes: await connectAttributes(connection),
-      // A password in clear (mysql_clear_password, dialog) only where TLS is sure to carry it,
+      // A password in clear (mysql_clear_password, dialog) only to a local socket or inside TLS
+      // whose certificate was checked (REQUIRED alone lets a man in the middle ask for it),
       // whatever LIBMYSQL_ENABLE_CLEARTEXT_PLUGIN says in the proxy's environment.
-      enableCleartextPlugin: TLS_REQUIRED.has(options.sslMode ?? ''),
+      enableCleartextPlugin: options.socketPath !== undefined || VERIFIED_TLS.has(options.sslMode ?? ''),
       signal,
     });
   } catch (error) {

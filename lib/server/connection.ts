@@ -45,4 +45,14 @@ export interface Admission {
  * locally; with an Admission, hands it over. A rejection with a Refusal (see refusal.ts's
  * `refusedAdmission`) answers the login with that ERR; any other rejection with 1043.
  */
-export type AdmitHook = (connection: AuthenticatedConnection, signal: AbortSignal) => Promise<Admission | null>;
+export type AdmitHook = (connection: AuthenticatedConnection, context: AdmissionContext) => Promise<Admission | null>;
+
+export interface AdmissionContext {
+  /** Aborted when the handshake ends, however it ends (the client left, connect_timeout). */
+  signal: AbortSignal;
+  /**
+   * When connect_timeout ends the handshake (Date.now() time): a hook that answers before it gets
+   * its ERR to the client; after it, the connection is closed without one.
+   */
+  deadline: number;
+}

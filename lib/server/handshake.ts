@@ -14,7 +14,7 @@ import { PASSWORD_USED_NO } from '../protocol/mysql-errors';
 import { buildOk } from '../protocol/responses';
 import { PacketChannel } from '../transport/packet-channel';
 import { Account } from './catalog/accounts';
-import { Admission, AuthenticatedConnection } from './connection';
+import { Admission, AdmissionContext, AuthenticatedConnection } from './connection';
 import { GREETING_PLUGIN, HandshakeVio } from './handshake-vio';
 import { resolveOptions, ResolvedOptions, ServerOptions } from './options';
 import { ServerAuthInfo } from './plugin';
@@ -279,6 +279,7 @@ export async function acceptWith(
   );
   const onClose = () => abort(controller, link.tlsFailure ?? codedError('ERR_CONNECTION_CLOSED', 'the client went away during the handshake'));
   socket.once('close', onClose);
+  const deadline = Date.now() + options.connectTimeout;
   const timer = setTimeout(() => {
     abort(controller, new HandshakeError('ERR_CONNECT_TIMEOUT', null, null, 'connect-timeout', `no complete handshake within ${options.connectTimeout} ms`));
     link.socket.destroy();
@@ -291,7 +292,7 @@ export async function acceptWith(
     if (slot === 'reserved' && !options.adminAccounts.has(`${connection.account.user}@${connection.account.host}`)) {
       throw refusal('too-many-connections');
     }
-    admission = options.admit === null ? null : await untilAborted(() => admit(options, connection, controller.signal), controller.signal);
+    admission = options.admit === null ? null : await untilAborted(() => admit(options, connection, { signal: controller.signal, deadline }), controller.signal);
     await Promise.race([link.channel.write(buildOk({ statusFlags: ServerStatus.AUTOCOMMIT })), ended]);
     return { connection, channel: link.channel, admission, socket: link.socket };
   } catch (error) {
@@ -306,9 +307,9 @@ export async function acceptWith(
 }
 
 // The admission hook's answer; a failure that is not a Refusal is the hook's bug, answered as a bad handshake.
-async function admit(options: ResolvedOptions, connection: AuthenticatedConnection, signal: AbortSignal): Promise<Admission | null> {
+async function admit(options: ResolvedOptions, connection: AuthenticatedConnection, context: AdmissionContext): Promise<Admission | null> {
   try {
-    return (await options.admit?.(connection, signal)) ?? null;
+    return (await options.admit?.(connection, context)) ?? null;
   } catch (error) {
     throw error instanceof Refusal ? error : refusal('admission-failed', error);
   }

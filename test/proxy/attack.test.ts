@@ -4,7 +4,6 @@
 // errors, never a hang, (5) os_* attributes cannot be spoofed, (6) the upstream password never
 // leaks, (7) bounded resources. A private MariaDB 10.11 with TLS and require_secure_transport is
 // the real upstream (as proxy.test.ts sets it up); fake upstreams on loopback script the rest.
-// A test marked test.failing is a finding: it fails (the unsafe behaviour happens) today.
 import crypto from 'crypto';
 import fs from 'fs';
 import net from 'net';
@@ -484,9 +483,8 @@ describe('(3) every byte, in order; the proxy answers in its turn', () => {
 
 // ---------------------------------------------------------------------------------------------
 describe('(4) failures are MySQL errors, never a crash, a hang or an accept', () => {
-  // FINDING: after ERR_PROXY_DESYNC the tracker never becomes idle again, so serveClient waits in untilIdle()
-  // forever and never reaches its `if (this.desynced) return this.close()`.
-  test.failing('an upstream answering out of step: a command the proxy must answer itself ends the session, it does not hang', async () => {
+  // Was a finding: after ERR_PROXY_DESYNC the tracker never became idle again, and the session waited for good.
+  test('an upstream answering out of step: a command the proxy must answer itself ends the session, it does not hang', async () => {
     const fake = await startFake(async (_c, next, send) => {
       fakeGreeting(send);
       await next();
@@ -507,9 +505,9 @@ describe('(4) failures are MySQL errors, never a crash, a hang or an accept', ()
     client.close();
   });
 
-  // FINDING: the handshake's own connect_timeout (started at accept) fires before the upstream's and drops the
-  // client without an ERR (the dial is now aborted with it, but the client never learns why).
-  test.failing('connect_timeout and upstream-connect-timeout alike (both default to 10 s): a silent upstream still gives the client 2003, not a dropped connection', async () => {
+  // Was a finding: the handshake's own connect_timeout (started at accept) fired before the upstream's and
+  // dropped the client without an ERR; the dial now ends before it (AdmissionContext.deadline).
+  test('connect_timeout and upstream-connect-timeout alike (both default to 10 s): a silent upstream still gives the client 2003, not a dropped connection', async () => {
     const fake = await startFake(() => undefined);
     const { socketPath: path1 } = await startProxy(
       [relayed(me, 'app', 'x')],
