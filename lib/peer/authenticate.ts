@@ -3,6 +3,7 @@ import net from 'net';
 
 import { codedError, errorCode } from '../errors';
 import { getPeerCredentials, PeerCredentials } from './credentials';
+import type { UserLookup } from './user-cache';
 import { lookupUser } from './users';
 
 export interface AuthSocketAccount {
@@ -74,10 +75,13 @@ export function matchOsUser(
  * Runs MySQL's auth_socket decision for `socket`: Unix-domain transport only, the peer's uid must
  * have a passwd entry, and its name must equal `account.user` or `account.authenticationString`.
  * Credentials are read synchronously, before this returns; only the passwd lookup is async.
+ * `options.lookupUser` replaces the passwd lookup (a cachedUserLookup(), whose staleness bound
+ * then applies to renamed and deleted users).
  */
 export async function authenticateSocket(
   socket: net.Socket | number,
   account: AuthSocketAccount,
+  options: { lookupUser?: UserLookup } = {},
 ): Promise<AuthSocketResult> {
   checkAccount(account);
   let peer: PeerCredentials;
@@ -91,7 +95,7 @@ export async function authenticateSocket(
   const ids = { uid: peer.uid, gid: peer.gid, pid: peer.pid };
   let user;
   try {
-    user = await lookupUser(peer.uid);
+    user = await (options.lookupUser ?? lookupUser)(peer.uid);
   } catch (error) {
     return { ok: false, reason: 'lookup-failed', ...ids, error: error as Error };
   }

@@ -19,6 +19,8 @@ import { StatementContext, Value } from '../statements/context';
 import { execute } from '../statements/dispatch';
 
 const VERSION_COMMENT = 'auth-socket server';
+// Read once, as mysqld reads glob_hostname at start: not a system call per session.
+const HOSTNAME = os.hostname();
 
 /** What a session shares with its server. */
 export interface SessionEnvironment {
@@ -40,7 +42,7 @@ function systemVariables(connection: AuthenticatedConnection, serverVersion: str
     version: serverVersion,
     version_comment: VERSION_COMMENT,
     external_user: connection.externalUser,
-    hostname: os.hostname(),
+    hostname: HOSTNAME,
     character_set_client: charset,
     character_set_connection: charset,
     character_set_results: charset,
