@@ -6,6 +6,8 @@ export { peerCredentialGuard, peerOf, PeerCredentialGuard } from './peer/guard';
 export type { GuardPolicy, Peer, Refusal, RefusalReason } from './peer/guard';
 export { getPeerCredentials, socketFd, socketPair, socketProtocol, VioProtocol } from './peer/credentials';
 export type { PeerCredentials, PeerCredentialsOptions } from './peer/credentials';
+export { cachedUserLookup } from './peer/user-cache';
+export type { UserCacheOptions, UserLookup } from './peer/user-cache';
 export { lookupGroup, lookupGroupByName, lookupGroupByNameSync, lookupGroupSync, lookupUser, lookupUserByName, lookupUserByNameSync, lookupUserSync } from './peer/users';
 export type { GroupRecord, UserRecord } from './peer/users';
 export { DEFAULT_MAX_PAYLOAD_SIZE, encodePacket, MAX_PHYSICAL_PAYLOAD, PacketDecoder } from './protocol/framing';
