@@ -23,6 +23,10 @@ export const MYSQL_ERRORS = {
     code: 'ERR_OUT_OF_RESOURCES',
   },
   ER_NET_PACKET_TOO_LARGE: { errno: 1153, sqlState: '08S01', format: "Got a packet bigger than 'max_allowed_packet' bytes", code: 'ERR_PACKET_TOO_LARGE' },
+  // What a proxy answers a login with when its upstream failed, the client library's 2003 or 2026
+  // text inside: libmariadb reads a 2003 or 2026 from a server as a malformed packet. MySQL's
+  // FEDERATED format cuts at 64 characters; the upstream's reason needs more.
+  ER_CONNECT_TO_FOREIGN_DATA_SOURCE: { errno: 1429, sqlState: 'HY000', format: 'Unable to connect to foreign data source: %-.192s', code: 'ERR_UPSTREAM_UNREACHABLE' },
   ER_UNKNOWN_COM_ERROR: { errno: 1047, sqlState: '08S01', format: 'Unknown command', code: 'ERR_UNKNOWN_COMMAND' },
   ER_HANDSHAKE_ERROR: { errno: 1043, sqlState: '08S01', format: 'Bad handshake', code: 'ERR_BAD_HANDSHAKE' },
   ER_ACCESS_DENIED_ERROR: {
@@ -75,7 +79,6 @@ export const MYSQL_ERRORS = {
   CR_UNKNOWN_ERROR: { errno: 2000, sqlState: 'HY000', format: 'Unknown MySQL error' },
   CR_SERVER_LOST: { errno: 2013, sqlState: 'HY000', format: 'Lost connection to server at %s' },
   CR_MALFORMED_PACKET: { errno: 2027, sqlState: 'HY000', format: 'Malformed packet' },
-  // These two a proxy also sends, in the ERR that answers a login whose upstream failed.
   CR_CONN_HOST_ERROR: { errno: 2003, sqlState: 'HY000', format: "Can't connect to MySQL server on '%-.100s' (%s)", code: 'ERR_UPSTREAM_UNREACHABLE' },
   CR_SSL_CONNECTION_ERROR: { errno: 2026, sqlState: 'HY000', format: 'SSL connection error: %-.100s', code: 'ERR_SSL_CONNECTION' },
   CR_AUTH_PLUGIN_CANNOT_LOAD: {

@@ -105,6 +105,9 @@ async function connectAttributes(connection: AuthenticatedConnection): Promise<R
   return attributes;
 }
 
+// A client library's error, as a server may send it (see ER_CONNECT_TO_FOREIGN_DATA_SOURCE).
+const foreign = (clientError: ErrPacket): ErrPacket => mysqlError('ER_CONNECT_TO_FOREIGN_DATA_SOURCE', clientError.message);
+
 const refused = (reason: string, code: HandshakeErrorCode, err: ErrPacket, cause: unknown) => admissionRefused(reason, code, err, cause);
 
 /** A connect() failure as the ERR the local client gets in place of its OK. */
@@ -115,16 +118,16 @@ export function upstreamRefusal(error: unknown, options: UpstreamOptions): Refus
     return refused('upstream-refused', 'ERR_UPSTREAM_REFUSED', { errno, sqlState: sqlState ?? 'HY000', message: message ?? '' }, error);
   }
   if (code === 'ERR_SSL_CONNECTION') {
-    return refused('upstream-tls', 'ERR_SSL_CONNECTION', mysqlError('CR_SSL_CONNECTION_ERROR', (message ?? '').replace(/^SSL connection error: /, '')), error);
+    return refused('upstream-tls', 'ERR_SSL_CONNECTION', foreign(mysqlError('CR_SSL_CONNECTION_ERROR', (message ?? '').replace(/^SSL connection error: /, ''))), error);
   }
   // The system error number, as libmysql prints it: (111) refused, (110) timed out, (2) no socket file.
   const timedOut = code === 'ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT';
   const number = timedOut ? os.constants.errno.ETIMEDOUT : (os.constants.errno as Record<string, number>)[code];
   if (number !== undefined || code === 'ERR_SERVER_LOST') {
-    return refused('upstream-unreachable', 'ERR_UPSTREAM_UNREACHABLE', mysqlError('CR_CONN_HOST_ERROR', describe(options), String(number ?? 0)), error);
+    return refused('upstream-unreachable', 'ERR_UPSTREAM_UNREACHABLE', foreign(mysqlError('CR_CONN_HOST_ERROR', describe(options), String(number ?? 0))), error);
   }
   // A client-side failure of the upstream's login (a plugin we lack or refuse, a malformed packet).
-  const err = { errno: typeof errno === 'number' ? errno : 2000, sqlState: 'HY000', message: `upstream ${describe(options)}: ${message ?? code}` };
+  const err = mysqlError('ER_CONNECT_TO_FOREIGN_DATA_SOURCE', `${describe(options)}: ${message ?? code}`);
   return refused('upstream-failed', 'ERR_UPSTREAM_REFUSED', err, error);
 }
 

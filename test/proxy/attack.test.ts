@@ -507,7 +507,7 @@ describe('(4) failures are MySQL errors, never a crash, a hang or an accept', ()
 
   // Was a finding: the handshake's own connect_timeout (started at accept) fired before the upstream's and
   // dropped the client without an ERR; the dial now ends before it (AdmissionContext.deadline).
-  test('connect_timeout and upstream-connect-timeout alike (both default to 10 s): a silent upstream still gives the client 2003, not a dropped connection', async () => {
+  test('connect_timeout and upstream-connect-timeout alike (both default to 10 s): a silent upstream still gives the client its error (1429, the 2003 text), not a dropped connection', async () => {
     const fake = await startFake(() => undefined);
     const { socketPath: path1 } = await startProxy(
       [relayed(me, 'app', 'x')],
@@ -516,7 +516,7 @@ describe('(4) failures are MySQL errors, never a crash, a hang or an accept', ()
     );
     const { client, answer } = await BareClient.login({ socketPath: path1, user: me }, true).catch(() => ({ client: null, answer: undefined }));
     if (client !== null) clients.add(client);
-    expect(describePacket(answer)).toMatch(/^ERR 2003 /);
+    expect(describePacket(answer)).toMatch(/^ERR 1429 .*Can't connect to MySQL server/);
   });
 
   test('the upstream session killed: the client is closed, not left waiting', async () => {

@@ -222,20 +222,24 @@ describe('a local OS user relayed to its upstream account', () => {
 });
 
 describe('upstream failures reach the client as MySQL errors, and the proxy serves others meanwhile', () => {
-  test('upstream down: 2003', async () => {
+  // 1429 (MySQL's "Unable to connect to foreign data source") around the client library's 2003 or
+  // 2026 text: libmariadb, the mariadb CLI's library, reads a 2003 from a server as a malformed packet.
+  test('upstream down: 1429 with the 2003 text, as mysql2 and the real mariadb CLI show it', async () => {
     const closedPort = db.port! + 1;
     const { socketPath } = await startProxy([relayed(me, 'app', APP_PASSWORD)], upstreamOf({ port: closedPort }));
-    await expect(mysql2.createConnection({ socketPath, user: me })).rejects.toMatchObject({
-      errno: 2003,
-      message: `Can't connect to MySQL server on '127.0.0.1:${closedPort}' (111)`,
-    });
+    const message = `Unable to connect to foreign data source: Can't connect to MySQL server on '127.0.0.1:${closedPort}' (111)`;
+    await expect(mysql2.createConnection({ socketPath, user: me })).rejects.toMatchObject({ errno: 1429, sqlState: 'HY000', message });
+    const cli = await runMariadbCli({ endpoint: { socketPath }, user: me, sql: 'SELECT 1' });
+    expect(cli.stderr.trim()).toBe(`ERROR 1429 (HY000): ${message}`);
   });
 
-  test('wrong CA: 2026 naming the TLS failure', async () => {
+  test('wrong CA: 1429 naming the TLS failure', async () => {
     const bad = await startProxy([relayed(me, 'app', APP_PASSWORD)], upstreamOf({ sslMode: 'VERIFY_CA', ssl: { ca: fs.readFileSync(certs.otherCa) } }));
     const error = await mysql2.createConnection({ socketPath: bad.socketPath, user: me }).catch((e) => e);
-    expect(error).toMatchObject({ errno: 2026, sqlState: 'HY000' });
-    expect(error.message).toMatch(/^SSL connection error: .*certificate/i);
+    expect(error).toMatchObject({ errno: 1429, sqlState: 'HY000' });
+    expect(error.message).toMatch(/^Unable to connect to foreign data source: SSL connection error: .*certificate/i);
+    const cli = await runMariadbCli({ endpoint: { socketPath: bad.socketPath }, user: me, sql: 'SELECT 1' });
+    expect(cli.stderr).toMatch(/^ERROR 1429 \(HY000\): Unable to connect to foreign data source: SSL connection error/);
   });
 
   test('upstream TLS disabled against require_secure_transport: the upstream refusal, passed through', async () => {
@@ -244,15 +248,15 @@ describe('upstream failures reach the client as MySQL errors, and the proxy serv
     await expect(mysql2.createConnection({ socketPath, user: me })).rejects.toMatchObject({ errno: 1045, sqlState: '28000' });
   });
 
-  test('an upstream that accepts TCP but never greets: 2003 with ETIMEDOUT after upstream-connect-timeout', async () => {
+  test('an upstream that accepts TCP but never greets: the 2003 text with ETIMEDOUT after upstream-connect-timeout', async () => {
     const silent = net.createServer(() => {});
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const port = (silent.address() as net.AddressInfo).port;
     try {
       const { socketPath } = await startProxy([relayed(me, 'app', APP_PASSWORD)], upstreamOf({ port, connectTimeout: 300 }));
       await expect(mysql2.createConnection({ socketPath, user: me })).rejects.toMatchObject({
-        errno: 2003,
-        message: `Can't connect to MySQL server on '127.0.0.1:${port}' (110)`,
+        errno: 1429,
+        message: `Unable to connect to foreign data source: Can't connect to MySQL server on '127.0.0.1:${port}' (110)`,
       });
     } finally {
       silent.close();
