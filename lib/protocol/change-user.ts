@@ -2,7 +2,7 @@
 // sql/auth/sql_authentication.cc): the command that re-runs authentication inside a session. Its
 // builder and parser side by side; the fields are laid out per the session's capability flags.
 import { Capability, Command } from './constants';
-import { HandshakeResponse41 } from './handshake';
+import { HandshakeResponse41, readConnectAttributes, writeConnectAttributes } from './handshake';
 import { malformedPacket, PayloadReader, PayloadWriter } from './payload';
 
 export interface ChangeUser {
@@ -21,11 +21,7 @@ export function buildChangeUser(request: ChangeUser, capabilities: number): Buff
   writer.int1(request.authResponse.length).bytes(request.authResponse).nulString(request.database ?? '');
   writer.int2(request.characterSet ?? 0);
   if (capabilities & Capability.PLUGIN_AUTH) writer.nulString(request.clientPluginName ?? '');
-  if (capabilities & Capability.CONNECT_ATTRS) {
-    const attributes = new PayloadWriter();
-    for (const [key, value] of Object.entries(request.connectAttributes ?? {})) attributes.lenencBytes(key).lenencBytes(value);
-    writer.lenencBytes(attributes.finish());
-  }
+  if (capabilities & Capability.CONNECT_ATTRS) writeConnectAttributes(writer, request.connectAttributes);
   return writer.finish();
 }
 
@@ -39,15 +35,7 @@ export function parseChangeUser(payload: Buffer, capabilities: number): ChangeUs
   const database = reader.nulString();
   const characterSet = reader.remaining > 0 ? reader.int2() : null;
   const clientPluginName = capabilities & Capability.PLUGIN_AUTH && reader.remaining > 0 ? reader.nulString() : null;
-  let connectAttributes: Record<string, string> | null = null;
-  if (capabilities & Capability.CONNECT_ATTRS && reader.remaining > 0) {
-    const attributes = new PayloadReader(reader.lenencBytes(), 'connect attributes');
-    connectAttributes = Object.create(null) as Record<string, string>;
-    while (attributes.remaining > 0) {
-      const key = attributes.lenencString();
-      connectAttributes[key] = attributes.lenencString();
-    }
-  }
+  const connectAttributes = capabilities & Capability.CONNECT_ATTRS && reader.remaining > 0 ? readConnectAttributes(reader) : null;
   reader.end();
   return { user, authResponse, database: database === '' ? null : database, characterSet, clientPluginName, connectAttributes };
 }

@@ -126,14 +126,26 @@ export function buildHandshakeResponse41(response: HandshakeResponse41): Buffer 
   }
   if (caps & Capability.CONNECT_WITH_DB) writer.nulString(response.database ?? '');
   if (caps & Capability.PLUGIN_AUTH) writer.nulString(response.clientPluginName ?? '');
-  if (caps & Capability.CONNECT_ATTRS) {
-    const attributes = new PayloadWriter();
-    for (const [key, value] of Object.entries(response.connectAttributes ?? {})) {
-      attributes.lenencBytes(key).lenencBytes(value);
-    }
-    writer.lenencBytes(attributes.finish());
-  }
+  if (caps & Capability.CONNECT_ATTRS) writeConnectAttributes(writer, response.connectAttributes);
   return writer.finish();
+}
+
+/** Connect attributes as both the response and COM_CHANGE_USER carry them: lenenc pairs inside a lenenc block. */
+export function writeConnectAttributes(writer: PayloadWriter, connectAttributes: Record<string, string> | null): void {
+  const attributes = new PayloadWriter();
+  for (const [key, value] of Object.entries(connectAttributes ?? {})) attributes.lenencBytes(key).lenencBytes(value);
+  writer.lenencBytes(attributes.finish());
+}
+
+export function readConnectAttributes(reader: PayloadReader): Record<string, string> {
+  const attributes = new PayloadReader(reader.lenencBytes(), 'connect attributes');
+  // No prototype: a key such as __proto__ stays a plain key.
+  const connectAttributes = Object.create(null) as Record<string, string>;
+  while (attributes.remaining > 0) {
+    const key = attributes.lenencString();
+    connectAttributes[key] = attributes.lenencString();
+  }
+  return connectAttributes;
 }
 
 /**
@@ -155,16 +167,7 @@ export function parseHandshakeResponse41(payload: Buffer): HandshakeResponse41 {
     capabilities & Capability.PLUGIN_AUTH_LENENC_CLIENT_DATA ? reader.lenencBytes() : reader.bytes(reader.int1());
   const database = capabilities & Capability.CONNECT_WITH_DB && reader.remaining > 0 ? reader.nulString() : null;
   const clientPluginName = capabilities & Capability.PLUGIN_AUTH && reader.remaining > 0 ? reader.nulString() : null;
-  let connectAttributes: Record<string, string> | null = null;
-  if (capabilities & Capability.CONNECT_ATTRS && reader.remaining > 0) {
-    const attributes = new PayloadReader(reader.lenencBytes(), 'connect attributes');
-    // No prototype: a key such as __proto__ stays a plain key.
-    connectAttributes = Object.create(null) as Record<string, string>;
-    while (attributes.remaining > 0) {
-      const key = attributes.lenencString();
-      connectAttributes[key] = attributes.lenencString();
-    }
-  }
+  const connectAttributes = capabilities & Capability.CONNECT_ATTRS && reader.remaining > 0 ? readConnectAttributes(reader) : null;
   reader.end();
   return {
     capabilities,
