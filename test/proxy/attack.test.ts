@@ -20,7 +20,7 @@ import { createProxy, ProxyOptions, ProxyServer } from '../../lib/proxy/proxy';
 import { UpstreamOptions } from '../../lib/proxy/upstream';
 import { Accounts, AccountSpec } from '../../lib/server/catalog/accounts';
 import type { HandshakeError } from '../../lib/server/refusal';
-import { MariadbInstance, startMariadb } from '../helpers/mariadb';
+import { MariadbInstance } from '../helpers/mariadb';
 import {
   ATTACK_CAPABILITIES,
   BareClient,
@@ -36,12 +36,14 @@ import {
   query,
   sleep,
 } from '../helpers/proxy-attack';
-import { makeTestCertificates, TestCertificates } from '../helpers/tls-certs';
+import { TestCertificates } from '../helpers/tls-certs';
+import { startTlsUpstream, TlsUpstream } from '../helpers/tls-upstream';
 
 jest.setTimeout(30_000);
 
 const me = os.userInfo().username;
 const myUid = String(process.getuid!());
+let upstream: TlsUpstream;
 let certs: TestCertificates;
 let db: MariadbInstance;
 let dir: string;
@@ -52,20 +54,13 @@ const clients = new Set<BareClient>();
 const accepted = new Map<ProxyServer, net.Socket[]>();
 const refusals = new Map<ProxyServer, HandshakeError[]>();
 
-const APP_PASSWORD = 'app-secret-' + crypto.randomBytes(6).toString('hex');
+let APP_PASSWORD: string;
 const OUTSIDER_PASSWORD = 'outsider-pw-' + crypto.randomBytes(4).toString('hex');
 
 beforeAll(async () => {
-  certs = makeTestCertificates();
+  upstream = await startTlsUpstream();
+  ({ db, certs, appPassword: APP_PASSWORD } = upstream);
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'proxy-attack-'));
-  db = await startMariadb({
-    tcp: true,
-    extraArgs: [...certs.mariadbArgs, '--require-secure-transport=ON', '--performance-schema=ON', '--max-allowed-packet=80M', '--local-infile=1'],
-  });
-  await db.query(`CREATE USER 'app'@'%' IDENTIFIED BY '${APP_PASSWORD}'`);
-  await db.query(`GRANT ALL ON *.* TO 'app'@'%'`);
-  await db.query(`CREATE USER 'reporter'@'%' IDENTIFIED BY 'reporter-pw'`);
-  await db.query(`GRANT SELECT ON *.* TO 'reporter'@'%'`);
   // An upstream account no local account maps to: nobody may become it through the proxy.
   await db.query(`CREATE USER 'outsider'@'%' IDENTIFIED BY '${OUTSIDER_PASSWORD}'`);
   await db.query('CREATE DATABASE shop');
@@ -77,8 +72,7 @@ afterAll(async () => {
   for (const sockets of accepted.values()) for (const socket of sockets) socket.destroy();
   await Promise.all(proxies.map((proxy) => new Promise((resolve) => proxy.close(resolve))));
   await Promise.all(fakes.map((fake) => fake.close()));
-  await db?.stop();
-  certs?.remove();
+  await upstream?.stop();
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -189,7 +183,7 @@ beforeAll(async () => {
   ({ proxy: mainProxy, socketPath } = await startProxy(
     [
       relayed(me, 'app', APP_PASSWORD),
-      relayed('reports', 'reporter', 'reporter-pw'),
+      relayed('reports', 'reporter', upstream.reporterPassword),
       relayed('someone', 'outsider', OUTSIDER_PASSWORD, 'not-' + me),
       relayed('wrongpw', 'app', 'not-the-password'),
       { user: 'local', host: 'localhost', plugin: 'auth_socket', authenticationString: me },

@@ -16,29 +16,24 @@ import { Accounts, AccountSpec } from '../../lib/server/catalog/accounts';
 import { createProxy, ProxyOptions, ProxyServer } from '../../lib/proxy/proxy';
 import { UpstreamOptions } from '../../lib/proxy/upstream';
 import { runMariadbCli } from '../helpers/clients';
-import { MariadbInstance, startMariadb } from '../helpers/mariadb';
-import { makeTestCertificates, TestCertificates } from '../helpers/tls-certs';
+import { MariadbInstance } from '../helpers/mariadb';
+import { TestCertificates } from '../helpers/tls-certs';
+import { startTlsUpstream, TlsUpstream } from '../helpers/tls-upstream';
 
 const me = os.userInfo().username;
+let upstream: TlsUpstream;
 let certs: TestCertificates;
 let db: MariadbInstance;
 let dir: string;
 const proxies: ProxyServer[] = [];
 const sockets = new Set<net.Socket>();
 
-const APP_PASSWORD = 'app-secret-' + crypto.randomBytes(6).toString('hex');
+let APP_PASSWORD: string;
 
 beforeAll(async () => {
-  certs = makeTestCertificates();
+  upstream = await startTlsUpstream();
+  ({ db, certs, appPassword: APP_PASSWORD } = upstream);
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'proxy-test-'));
-  db = await startMariadb({
-    tcp: true,
-    extraArgs: [...certs.mariadbArgs, '--require-secure-transport=ON', '--performance-schema=ON', '--max-allowed-packet=80M', '--local-infile=1'],
-  });
-  await db.query(`CREATE USER 'app'@'%' IDENTIFIED BY '${APP_PASSWORD}'`);
-  await db.query(`GRANT ALL ON *.* TO 'app'@'%'`);
-  await db.query(`CREATE USER 'reporter'@'%' IDENTIFIED BY 'reporter-pw'`);
-  await db.query(`GRANT SELECT ON *.* TO 'reporter'@'%'`);
   await db.query('CREATE DATABASE shop');
   await db.query('CREATE TABLE shop.lines (n INT PRIMARY KEY, text VARCHAR(200))');
 }, 60_000);
@@ -46,8 +41,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const socket of sockets) socket.destroy();
   await Promise.all(proxies.map((proxy) => new Promise((resolve) => proxy.close(resolve))));
-  await db?.stop();
-  certs?.remove();
+  await upstream?.stop();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -87,7 +81,7 @@ describe('a local OS user relayed to its upstream account', () => {
   beforeAll(async () => {
     ({ socketPath } = await startProxy([
       relayed(me, 'app', APP_PASSWORD),
-      relayed('reports', 'reporter', 'reporter-pw'),
+      relayed('reports', 'reporter', upstream.reporterPassword),
       relayed('someone', 'app', APP_PASSWORD, 'not-' + me),
       relayed('wrongpw', 'app', 'not-the-password'),
       { user: 'local', host: 'localhost', plugin: 'auth_socket', authenticationString: me },
