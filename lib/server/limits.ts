@@ -20,6 +20,11 @@ export class ConnectionSlots {
 
   constructor(private readonly max: number) {}
 
+  /** Connections counted now (SHOW STATUS's Threads_connected). */
+  get open(): number {
+    return this.live;
+  }
+
   take(socket: net.Socket): 'open' | 'reserved' | 'full' {
     // As MySQL's check_and_incr_conn_count: a refused connection is never counted, so a flood of
     // them cannot keep the administrator's slot taken.

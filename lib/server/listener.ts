@@ -9,6 +9,7 @@ import { ConnectionSlots, defaultBacklog } from './limits';
 import { resolveOptions, ServerOptions } from './options';
 import { HandshakeError, refusal, refuse } from './refusal';
 import { serveSession, SessionEnvironment } from './session/session';
+import { ServerStatus } from './status';
 import { PacketChannel } from '../transport/packet-channel';
 
 export interface AuthServer extends net.Server {
@@ -31,15 +32,16 @@ export interface AuthServer extends net.Server {
 export function createServer(options: ServerOptions): AuthServer {
   const resolved = resolveOptions(options);
   const slots = new ConnectionSlots(resolved.maxConnections);
-  const started = Date.now();
   let sessions = 0;
-  let questions = 0;
+  // Counts by the server's own events; `status.watch(server, ...)` follows its creation below.
+  const status = new ServerStatus();
   const environment = (connection: AuthenticatedConnection): SessionEnvironment => ({
     catalog: resolved.catalog,
     variables: { max_connections: resolved.maxConnections, connect_timeout: Math.ceil(resolved.connectTimeout / 1000), ...resolved.variables },
     requestShutdown: () => server.emit('shutdown', connection),
-    question: () => void questions++,
-    status: () => ({ uptimeSeconds: Math.floor((Date.now() - started) / 1000), threads: sessions, questions }),
+    question: () => status.question(),
+    status: () => status.values(),
+    flushStatus: () => status.flush(),
   });
   const server = net.createServer((socket) => {
     const slot = slots.take(socket);
@@ -63,6 +65,7 @@ export function createServer(options: ServerOptions): AuthServer {
       (error: HandshakeError) => server.emit('refuse', error, socket),
     );
   }) as AuthServer;
+  status.watch(server, () => slots.open);
   defaultBacklog(server, resolved.backlog);
   return server;
 }

@@ -17,6 +17,7 @@ import type { AuthenticatedConnection } from '../connection';
 import { builtinServerPlugins } from '../plugins/builtin';
 import { StatementContext, Value } from '../statements/context';
 import { execute } from '../statements/dispatch';
+import { ServerStatus, StatusValues } from '../status';
 
 const VERSION_COMMENT = 'auth-socket server';
 // Read once, as mysqld reads glob_hostname at start: not a system call per session.
@@ -31,8 +32,10 @@ export interface SessionEnvironment {
   requestShutdown(): boolean;
   /** Counts a statement, for status(). */
   question(): void;
-  /** What COM_STATISTICS (mysqladmin status) reports. */
-  status(): { uptimeSeconds: number; threads: number; questions: number };
+  /** What SHOW STATUS and COM_STATISTICS (mysqladmin status) report. */
+  status(): StatusValues;
+  /** FLUSH STATUS: starts the event-loop delay's distribution again. */
+  flushStatus(): void;
 }
 
 // The session variables clients ask for at start; the server's own come on top of them.
@@ -75,14 +78,15 @@ function systemVariables(connection: AuthenticatedConnection, serverVersion: str
 function standalone(connection: AuthenticatedConnection): SessionEnvironment {
   const accounts = new Accounts();
   accounts.create(connection.account);
-  const started = Date.now();
-  let questions = 0;
+  // Counts of this session alone: no server to watch, no event-loop sampling.
+  const status = new ServerStatus();
   return {
     catalog: new Catalog(accounts, new ServerPlugins(null, builtinServerPlugins), null),
     variables: {},
     requestShutdown: () => false,
-    question: () => void questions++,
-    status: () => ({ uptimeSeconds: Math.floor((Date.now() - started) / 1000), threads: 1, questions }),
+    question: () => status.question(),
+    status: () => ({ ...status.values(), threadsConnected: 1, connections: 1 }),
+    flushStatus: () => status.flush(),
   };
 }
 
@@ -102,6 +106,8 @@ export async function serveSession(
     variables: systemVariables(connection, serverVersion, environment.variables),
     database: connection.database,
     requestShutdown: environment.requestShutdown,
+    status: environment.status,
+    flushStatus: environment.flushStatus,
   };
   try {
     if (connection.leftover.length > 0) {
@@ -127,7 +133,7 @@ export async function serveSession(
         environment.question();
         reply = await execute(body.toString('utf8'), ctx);
       } else if (command === Command.STATISTICS) {
-        const { uptimeSeconds, threads, questions } = environment.status();
+        const { uptimeSeconds, threadsConnected: threads, questions } = environment.status();
         const perSecond = (questions / Math.max(uptimeSeconds, 1)).toFixed(3);
         // A bare string, not an OK: what mysqladmin status prints.
         reply = [

@@ -8,6 +8,7 @@ import { Account, Privilege } from '../catalog/accounts';
 import { Catalog } from '../catalog/catalog';
 import type { AuthenticatedConnection } from '../connection';
 import { sqlError } from '../sql-error';
+import type { StatusValues } from '../status';
 
 export type Value = string | number | null;
 
@@ -19,6 +20,10 @@ export interface StatementContext {
   database: string | null;
   /** Asks the server to shut down; false when this server cannot be shut down from a session. */
   requestShutdown(): boolean;
+  /** The server's status counters now (SHOW STATUS). */
+  status(): StatusValues;
+  /** FLUSH STATUS. */
+  flushStatus(): void;
 }
 
 /** The payloads that answer one statement. */
