@@ -11,6 +11,8 @@ const DELAY_RESOLUTION_MS = 1;
 
 export interface StatusValues {
   uptimeSeconds: number;
+  /** Seconds since the last FLUSH STATUS, or the start (Uptime_since_flush_status). */
+  sinceFlushSeconds: number;
   /** Open connections, those still in their handshake and relayed ones included (Threads_connected). */
   threadsConnected: number;
   /** Connection attempts since the start, refused ones included (Connections). */
@@ -27,6 +29,7 @@ export interface StatusValues {
 
 export class ServerStatus {
   private readonly started = Date.now();
+  private flushed = this.started;
   private questions = 0;
   private connections = 0;
   private abortedConnects = 0;
@@ -57,8 +60,10 @@ export class ServerStatus {
   values(): StatusValues {
     // The histogram is in ns; percentile() of an empty one is 0.
     const delayUs = (ns: number) => (this.delay === null || this.delay.count === 0 ? 0 : Math.round(ns / 1000));
+    const now = Date.now();
     return {
-      uptimeSeconds: Math.floor((Date.now() - this.started) / 1000),
+      uptimeSeconds: Math.floor((now - this.started) / 1000),
+      sinceFlushSeconds: Math.floor((now - this.flushed) / 1000),
       threadsConnected: this.openConnections(),
       connections: this.connections,
       abortedConnects: this.abortedConnects,
@@ -74,6 +79,7 @@ export class ServerStatus {
    * Max_used_connections again; the counts since the start (Connections, Questions, ...) stay.
    */
   flush(): void {
+    this.flushed = Date.now();
     this.delay?.reset();
   }
 }

@@ -1,7 +1,8 @@
 // parseStatement(): the text of a COM_QUERY to the typed Statement (statements.ts) this server
 // answers, dispatched on its first words as sql_yacc.yy's simple_statement does. SELECT lives in
 // parse-select.ts, the account and privilege statements in parse-account.ts; the plugin
-// statements, SET, FLUSH PRIVILEGES and SHUTDOWN here. Pure: text in, statement (or ERR_PARSE) out.
+// statements, SET, SHOW VARIABLES / STATUS, FLUSH PRIVILEGES / STATUS and SHUTDOWN here. Pure:
+// text in, statement (or ERR_PARSE) out.
 import { Cursor, UNSUPPORTED } from './cursor';
 import { STATEMENT_WORDS } from './keywords';
 import {
@@ -65,13 +66,14 @@ function parseUninstallPlugin(cursor: Cursor): Statement {
   return { type: 'uninstall-plugin', name };
 }
 
-/** After FLUSH: [NO_WRITE_TO_BINLOG | LOCAL] PRIVILEGES; other flush options are MySQL's. */
+/** After FLUSH: [NO_WRITE_TO_BINLOG | LOCAL] PRIVILEGES | STATUS; other flush options, and lists of them, are MySQL's. */
 function parseFlush(cursor: Cursor): Statement {
   if (!cursor.acceptWord('NO_WRITE_TO_BINLOG')) cursor.acceptWord('LOCAL');
   if (cursor.peek().kind === 'eof') cursor.fail();
-  if (!cursor.acceptWord('PRIVILEGES') || cursor.atPunct(',')) cursor.unsupported();
+  const type = cursor.acceptWord('PRIVILEGES') ? 'flush-privileges' : cursor.acceptWord('STATUS') ? 'flush-status' : null;
+  if (type === null || cursor.atPunct(',')) cursor.unsupported();
   cursor.end();
-  return { type: 'flush-privileges' };
+  return { type };
 }
 
 /** SET forms MySQL has and this server does not: passwords, transactions, roles, user variables, ... */
@@ -117,14 +119,18 @@ function parseSet(cursor: Cursor): Statement {
   return { type: 'set', assignments };
 }
 
-/** After SHOW [SESSION|GLOBAL] VARIABLES: [LIKE 'pattern'] (WHERE is MySQL's, not ours). */
-function parseShowVariables(cursor: Cursor): Statement {
-  let like: string | null = null;
-  if (cursor.acceptWord('LIKE')) like = cursor.nameOrString();
-  else if (cursor.atWord('WHERE')) cursor.unsupported();
-  cursor.end();
-  return { type: 'show-variables', like };
+/** After SHOW [SESSION|GLOBAL] VARIABLES or STATUS: [LIKE 'pattern'] (WHERE is MySQL's, not ours). */
+function parseShowLike(type: 'show-variables' | 'show-status'): Parse {
+  return (cursor) => {
+    let like: string | null = null;
+    if (cursor.acceptWord('LIKE')) like = cursor.nameOrString();
+    else if (cursor.atWord('WHERE')) cursor.unsupported();
+    cursor.end();
+    return { type, like };
+  };
 }
+
+const SHOW_LIKE = { VARIABLES: parseShowLike('show-variables'), STATUS: parseShowLike('show-status') };
 
 const STATEMENTS: Record<string, Parse> = {
   SELECT: parseSelect,
@@ -135,9 +141,10 @@ const STATEMENTS: Record<string, Parse> = {
     CREATE: byWord({ USER: parseShowCreateUser }),
     GRANTS: parseShowGrants,
     PLUGINS: ended({ type: 'show-plugins' }),
-    VARIABLES: parseShowVariables,
-    SESSION: byWord({ VARIABLES: parseShowVariables }),
-    GLOBAL: byWord({ VARIABLES: parseShowVariables }),
+    ...SHOW_LIKE,
+    // The scope is not kept: every status variable here is the server's (see statements/status.ts).
+    SESSION: byWord(SHOW_LIKE),
+    GLOBAL: byWord(SHOW_LIKE),
   }),
   INSTALL: byWord({ PLUGIN: parseInstallPlugin }),
   UNINSTALL: byWord({ PLUGIN: parseUninstallPlugin }),

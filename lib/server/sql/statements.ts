@@ -78,7 +78,11 @@ export type Statement =
   | { type: 'set'; assignments: Array<{ scope: 'global' | 'session' | null; name: string; value: Expr }> }
   /** SHOW [SESSION|GLOBAL] VARIABLES [LIKE 'pattern'] */
   | { type: 'show-variables'; like: string | null }
+  /** SHOW [SESSION|GLOBAL] STATUS [LIKE 'pattern'] */
+  | { type: 'show-status'; like: string | null }
   | { type: 'flush-privileges' }
+  /** FLUSH [NO_WRITE_TO_BINLOG | LOCAL] STATUS */
+  | { type: 'flush-status' }
   | { type: 'shutdown' }
   /** Nothing but comments, whitespace or ';': MySQL answers 1065 (ER_EMPTY_QUERY). */
   | { type: 'empty' }

@@ -13,6 +13,7 @@ import { ok, Reply, requirePrivilege, resultSet, StatementContext } from './cont
 import { grant, revoke, showGrants } from './grants';
 import { installPlugin, showPlugins, uninstallPlugin } from './plugins';
 import { select } from './select';
+import { flushStatus, showStatus } from './status';
 import { like, variable } from './values';
 
 // Long statements are cut in the 1235 message, as MySQL cuts them in its own messages.
@@ -44,8 +45,10 @@ const handlers: Handlers = {
       .sort(([a], [b]) => (a < b ? -1 : 1));
     return resultSet(ctx, ['Variable_name', 'Value'], rows.map(([name, value]) => [name, value === null ? '' : String(value)]));
   },
+  'show-status': showStatus,
   // Every change is already in effect and durable.
   'flush-privileges': () => ok(),
+  'flush-status': flushStatus,
   shutdown: (_statement, ctx) => {
     requirePrivilege(ctx, null, 'SHUTDOWN');
     if (!ctx.requestShutdown()) throw sqlError('ER_NOT_SUPPORTED_YET', 'SHUTDOWN');

@@ -222,9 +222,11 @@ describe('SET, FLUSH PRIVILEGES, SHUTDOWN', () => {
     expect(parseStatement("SET time_zone='+00:00'")).toEqual({ type: 'set', assignments: [{ scope: null, name: 'time_zone', value: lit('+00:00') }] });
   });
 
-  it('FLUSH PRIVILEGES and SHUTDOWN', () => {
+  it('FLUSH PRIVILEGES, FLUSH STATUS and SHUTDOWN', () => {
     expect(parseStatement('FLUSH PRIVILEGES')).toEqual({ type: 'flush-privileges' });
     expect(parseStatement('flush local privileges;')).toEqual({ type: 'flush-privileges' });
+    expect(parseStatement('FLUSH STATUS')).toEqual({ type: 'flush-status' });
+    expect(parseStatement('flush no_write_to_binlog status;')).toEqual({ type: 'flush-status' });
     expect(parseStatement('shutdown')).toEqual({ type: 'shutdown' });
   });
 });
@@ -456,4 +458,13 @@ it('parses SHOW [SESSION|GLOBAL] VARIABLES [LIKE], as mysqladmin sends it', () =
   expect(parseStatement('SHOW VARIABLES')).toEqual({ type: 'show-variables', like: null });
   expect(parseStatement("SHOW GLOBAL VARIABLES LIKE 'pid_file'")).toEqual({ type: 'show-variables', like: 'pid_file' });
   expect(parseStatement('show session variables like "max%";')).toEqual({ type: 'show-variables', like: 'max%' });
+});
+
+it('parses SHOW [SESSION|GLOBAL] STATUS [LIKE] as SHOW VARIABLES; WHERE is MySQL\'s, not ours', () => {
+  expect(parseStatement('SHOW STATUS')).toEqual({ type: 'show-status', like: null });
+  expect(parseStatement("SHOW GLOBAL STATUS LIKE 'Threads\\_%'")).toEqual({ type: 'show-status', like: 'Threads\\_%' });
+  expect(parseStatement('show session status like "auth_socket%";')).toEqual({ type: 'show-status', like: 'auth_socket%' });
+  expect(parseStatement("SHOW STATUS WHERE Variable_name = 'Uptime'")).toEqual({ type: 'unsupported', text: "SHOW STATUS WHERE Variable_name = 'Uptime'" });
+  expect(() => parseStatement('SHOW STATUS LIKE')).toThrow(expect.objectContaining({ code: 'ERR_PARSE' }));
+  expect(() => parseStatement("SHOW STATUS 'x'")).toThrow(expect.objectContaining({ code: 'ERR_PARSE' }));
 });
