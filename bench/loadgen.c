@@ -1,40 +1,37 @@
 /*
- * loadgen: a MySQL-protocol load generator for the benches, in C so that the client is never what
- * limits a measure. No libmysqlclient/libmariadb: it speaks the protocol itself over a plain
- * socket, only as much of it as the benches need.
+ * loadgen: the benches' load generator, in C on libmariadb (MariaDB Connector/C, what the mariadb
+ * CLI and most C programs use), so that the client is never what limits a measure and every
+ * server is driven by the same real client library.
  *
- *   loadgen -m MODE -a ADDRESS -u USER [-t SECONDS] [-c CONNECTIONS] [-n MAX_ID] [-q QUERY]
- *     ADDRESS  a Unix socket path (starts with '/') or IPv4 HOST:PORT (TCP_NODELAY, as clients set)
+ *   loadgen -m MODE -a ADDRESS -u USER [-t SECONDS] [-c CONNECTIONS] [-n MAX_ID] [-N TOTAL] [-q QUERY]
+ *     ADDRESS  a Unix socket path (starts with '/') or IPv4 HOST:PORT (libmariadb sets TCP_NODELAY)
+ *     USER     logged in without a password (the accounts use auth_socket / unix_socket, or none)
  *     modes:
  *       select     C connections, one thread each, each running "SELECT v FROM bench.t WHERE
  *                  id = <random 1..MAX_ID>" back to back; each must return exactly one row
  *       read       C connections, each running QUERY (default "SELECT v FROM bench.big") back to back
- *       handshake  C threads, each connecting, logging in and sending COM_QUIT back to back
- *   Connections are opened and logged in before the clock starts (except in handshake mode); every
- *   thread stops starting operations after SECONDS. Any protocol error or ERR packet exits 1 with a
- *   message on stderr. The result is one JSON line on stdout:
- *     {"mode", "connections", "seconds", "ops", "ops_per_s", "rows", "bytes", "mib_per_s",
- *      "cpu_s", "cpus"}
- *   bytes: payload bytes of every response packet (4-byte headers not counted); cpu_s: this
- *   process's user+system CPU time while timed; cpus: the CPUs it was allowed to run on.
+ *       handshake  C threads, each looping mysql_init + mysql_real_connect + mysql_close (COM_QUIT)
+ *   Connections are opened and logged in before the clock starts (except in handshake mode). Every
+ *   thread stops starting operations after SECONDS, or once TOTAL operations were started by all
+ *   threads together (-N; none by default). In select and read mode any error exits 1 with a
+ *   message on stderr; in handshake mode a failed login is counted in "failures" and the first
+ *   one's mysql_error() is printed on stderr, once. The result is one JSON line on stdout:
+ *     {"mode", "connections", "seconds", "ops", "ops_per_s", "failures", "rows", "bytes",
+ *      "mib_per_s", "cpu_s", "cpus"}
+ *   ops: operations that succeeded; bytes: the bytes of the rows' values (mysql_fetch_lengths);
+ *   cpu_s: this process's user+system CPU time while timed; cpus: the CPUs it was allowed on.
  *
- * The login: HandshakeV10 in; HandshakeResponse41 out with PROTOCOL_41 | SECURE_CONNECTION |
- * PLUGIN_AUTH | TRANSACTIONS | MULTI_RESULTS | LONG_PASSWORD (no DEPRECATE_EOF: result sets end with
- * EOF packets; no SSL), plugin mysql_native_password and an EMPTY auth response: the accounts
- * have no password (or use auth_socket). An AuthSwitchRequest is answered with an empty response;
- * the login ends at OK.
+ * No option files are read (libmariadb reads them only when asked); no TLS is asked for.
  *
- * Adding a mode: write `static void my_op(struct worker *w)` that performs one operation (adding to
- * w->rows and w->bytes as it likes) and add it to MODES; `connect_first` says whether the worker's
- * connection is opened and logged in before the clock starts.
+ * Adding a mode: write `static int my_op(struct worker *w)` that performs one operation (adding to
+ * w->rows and w->bytes as it likes) and returns whether it succeeded, and add it to MODES;
+ * `connect_first` says whether the worker's connection is opened and logged in before the clock.
  *
- * Build: cc -O2 -pthread -o loadgen loadgen.c
+ * Build: cc -O2 $(mariadb_config --cflags) -pthread -o loadgen loadgen.c $(mariadb_config --libs)
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
+#include <mysql.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -43,62 +40,33 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
-
-enum {
-  CLIENT_LONG_PASSWORD = 0x1,
-  CLIENT_PROTOCOL_41 = 0x200,
-  CLIENT_TRANSACTIONS = 0x2000,
-  CLIENT_SECURE_CONNECTION = 0x8000,
-  CLIENT_MULTI_RESULTS = 0x20000,
-  CLIENT_PLUGIN_AUTH = 0x80000,
-  SERVER_MORE_RESULTS_EXISTS = 0x8,
-  COM_QUIT = 0x01,
-  COM_QUERY = 0x03,
-  CHARSET_UTF8MB4_GENERAL_CI = 45,
-  MAX_PHYSICAL = 0xffffff,
-  BUFFER_SIZE = 256 * 1024,
-};
-
-static const uint32_t CAPABILITIES = CLIENT_LONG_PASSWORD | CLIENT_PROTOCOL_41 | CLIENT_TRANSACTIONS |
-                                     CLIENT_SECURE_CONNECTION | CLIENT_MULTI_RESULTS | CLIENT_PLUGIN_AUTH;
 
 struct options {
   const char *mode, *address, *user, *query;
   double seconds;
   int connections;
-  long max_id;
-};
-
-/* One connection: its socket and a receive buffer holding bytes [start, end). */
-struct conn {
-  int fd;
-  unsigned char *buf;
-  size_t cap, start, end;
-  unsigned char seq; /* the sequence id the next packet we send carries */
-};
-
-/* One packet as read: its payload (valid until the next read), length and first byte. A packet
- * over 16 MiB comes in parts: `len` is then their sum, and `data` is NULL. */
-struct packet {
-  const unsigned char *data;
-  size_t len;
-  unsigned char first;
+  long max_id, total;
+  /* ADDRESS split: a socket path, or a host and port */
+  const char *socket_path;
+  char host[64];
+  unsigned port;
 };
 
 struct worker {
   const struct options *opt;
-  struct conn conn;
+  MYSQL *mysql; /* the connection of select and read mode */
   uint64_t rng;
-  long ops, rows;
+  long ops, failures, rows;
   uint64_t bytes;
   pthread_t thread;
 };
 
 static double deadline;
+static long started_ops; /* operations claimed so far, against -N */
+static pthread_mutex_t first_error_lock = PTHREAD_MUTEX_INITIALIZER;
+static int first_error_printed;
 
 static void die(const char *format, ...) {
   va_list args;
@@ -116,210 +84,65 @@ static double now(void) {
   return t.tv_sec + t.tv_nsec / 1e9;
 }
 
-/* ---- packets ------------------------------------------------------------------------------- */
+/* ---- connections ------------------------------------------------------------------------------ */
 
-static void conn_open(struct conn *c, const char *address) {
-  if (c->buf == NULL) {
-    c->cap = BUFFER_SIZE;
-    if ((c->buf = malloc(c->cap)) == NULL) die("out of memory");
+static void parse_address(struct options *opt) {
+  if (opt->address[0] == '/') {
+    opt->socket_path = opt->address;
+    return;
   }
-  c->start = c->end = 0;
-  if (address[0] == '/') {
-    struct sockaddr_un sun = {.sun_family = AF_UNIX};
-    if (strlen(address) >= sizeof sun.sun_path) die("socket path too long: %s", address);
-    strcpy(sun.sun_path, address);
-    if ((c->fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0) die("socket: %s", strerror(errno));
-    if (connect(c->fd, (struct sockaddr *)&sun, sizeof sun) != 0) die("connect %s: %s", address, strerror(errno));
-  } else {
-    char host[64];
-    const char *colon = strrchr(address, ':');
-    struct sockaddr_in sin = {.sin_family = AF_INET};
-    if (colon == NULL || (size_t)(colon - address) >= sizeof host) die("address is /PATH or HOST:PORT: %s", address);
-    memcpy(host, address, colon - address);
-    host[colon - address] = '\0';
-    sin.sin_port = htons(atoi(colon + 1));
-    if (inet_pton(AF_INET, host, &sin.sin_addr) != 1) die("not an IPv4 address: %s", host);
-    if ((c->fd = socket(AF_INET, SOCK_STREAM, 0)) < 0) die("socket: %s", strerror(errno));
-    if (connect(c->fd, (struct sockaddr *)&sin, sizeof sin) != 0) die("connect %s: %s", address, strerror(errno));
-    int one = 1;
-    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  const char *colon = strrchr(opt->address, ':');
+  if (colon == NULL || (size_t)(colon - opt->address) >= sizeof opt->host) die("address is /PATH or HOST:PORT: %s", opt->address);
+  memcpy(opt->host, opt->address, colon - opt->address);
+  opt->host[colon - opt->address] = '\0';
+  opt->port = (unsigned)atoi(colon + 1);
+}
+
+/* A new logged-in connection, or NULL with the error in *error (a handle to mysql_close). */
+static MYSQL *open_connection(const struct options *opt, MYSQL **error) {
+  MYSQL *m = mysql_init(NULL);
+  if (m == NULL) die("mysql_init: out of memory");
+  unsigned timeout = 10;
+  mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+  /* "localhost" with a socket path is libmariadb's Unix socket; an IP address is TCP. */
+  const char *host = opt->socket_path != NULL ? "localhost" : opt->host;
+  if (mysql_real_connect(m, host, opt->user, NULL, NULL, opt->port, opt->socket_path, CLIENT_MULTI_RESULTS) == NULL) {
+    *error = m;
+    return NULL;
   }
+  return m;
 }
 
-/* Until at least n bytes are buffered from start. */
-static void fill(struct conn *c, size_t n) {
-  while (c->end - c->start < n) {
-    if (c->start + n > c->cap) {
-      memmove(c->buf, c->buf + c->start, c->end - c->start);
-      c->end -= c->start;
-      c->start = 0;
-      if (n > c->cap) {
-        c->cap = n;
-        if ((c->buf = realloc(c->buf, c->cap)) == NULL) die("out of memory");
-      }
-    }
-    ssize_t got = recv(c->fd, c->buf + c->end, c->cap - c->end, 0);
-    if (got < 0 && errno == EINTR) continue;
-    if (got < 0) die("recv: %s", strerror(errno));
-    if (got == 0) die("the server closed the connection");
-    c->end += got;
-  }
+static MYSQL *connect_or_die(const struct options *opt) {
+  MYSQL *error = NULL, *m = open_connection(opt, &error);
+  if (m == NULL) die("login to %s as %s: ERROR %u: %s", opt->address, opt->user, mysql_errno(error), mysql_error(error));
+  return m;
 }
 
-/* One physical packet; sets the next sequence id we send. */
-static const unsigned char *read_physical(struct conn *c, size_t *len) {
-  fill(c, 4);
-  const unsigned char *h = c->buf + c->start;
-  size_t n = h[0] | h[1] << 8 | h[2] << 16;
-  c->seq = h[3] + 1;
-  fill(c, 4 + n);
-  const unsigned char *payload = c->buf + c->start + 4;
-  c->start += 4 + n;
-  if (c->start == c->end) c->start = c->end = 0; /* the data stays where it is until the next fill */
-  *len = n;
-  return payload;
-}
-
-static struct packet read_packet(struct conn *c) {
-  struct packet p;
-  p.data = read_physical(c, &p.len);
-  p.first = p.len > 0 ? p.data[0] : 0;
-  if (p.len == MAX_PHYSICAL) {
-    size_t part;
-    p.data = NULL;
-    do {
-      read_physical(c, &part);
-      p.len += part;
-    } while (part == MAX_PHYSICAL);
-  }
-  return p;
-}
-
-static void write_packet(struct conn *c, const void *payload, size_t len) {
-  unsigned char packet[4 + 4096];
-  if (len > sizeof packet - 4) die("packet too long to send: %zu bytes", len);
-  packet[0] = len & 0xff;
-  packet[1] = len >> 8 & 0xff;
-  packet[2] = len >> 16 & 0xff;
-  packet[3] = c->seq++;
-  memcpy(packet + 4, payload, len);
-  for (size_t sent = 0; sent < 4 + len;) {
-    ssize_t n = send(c->fd, packet + sent, 4 + len - sent, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) die("send: %s", strerror(errno));
-    sent += n;
-  }
-}
-
-static void conn_close(struct conn *c) {
-  close(c->fd);
-  c->fd = -1;
-}
-
-static uint64_t lenenc(const unsigned char **p) {
-  const unsigned char *q = *p;
-  uint64_t v;
-  switch (q[0]) {
-    case 0xfc: v = q[1] | q[2] << 8; *p += 3; return v;
-    case 0xfd: v = q[1] | q[2] << 8 | (uint32_t)q[3] << 16; *p += 4; return v;
-    case 0xfe: memcpy(&v, q + 1, 8); *p += 9; return v; /* little-endian host */
-    default: *p += 1; return q[0];
-  }
-}
-
-static void die_on_err(struct packet p, const char *during) {
-  if (p.first != 0xff) return;
-  if (p.data == NULL || p.len < 3) die("%s: malformed ERR packet", during);
-  int code = p.data[1] | p.data[2] << 8;
-  /* protocol 4.1: '#' and a 5-character SQL state precede the message */
-  size_t skip = p.len >= 9 && p.data[3] == '#' ? 9 : 3;
-  die("%s: ERROR %d: %.*s", during, code, (int)(p.len - skip), p.data + skip);
-}
-
-/* The status flags of an OK (0x00) or EOF (0xfe) packet. */
-static unsigned status_of(struct packet p) {
-  if (p.first == 0xfe) return p.len >= 5 ? p.data[3] | p.data[4] << 8 : 0;
-  const unsigned char *q = p.data + 1;
-  lenenc(&q); /* affected rows */
-  lenenc(&q); /* last insert id */
-  return q + 2 <= p.data + p.len ? q[0] | q[1] << 8 : 0;
-}
-
-static int is_eof(struct packet p) { return p.first == 0xfe && p.len < 9; }
-
-/* ---- login and queries ------------------------------------------------------------------------ */
-
-static void login(struct conn *c, const char *user) {
-  struct packet p = read_packet(c);
-  die_on_err(p, "greeting");
-  if (p.data == NULL || p.first != 10) die("greeting: not a HandshakeV10 (protocol %u)", p.first);
-  /* Nothing of the greeting is needed: no scramble for an empty password, no TLS. */
-  unsigned char response[512];
-  size_t userlen = strlen(user), n = 0;
-  static const char plugin[] = "mysql_native_password";
-  if (userlen > 256) die("user name too long");
-  uint32_t caps = CAPABILITIES, max_packet = 16 * 1024 * 1024;
-  memcpy(response, &caps, 4); /* little-endian host */
-  memcpy(response + 4, &max_packet, 4);
-  response[8] = CHARSET_UTF8MB4_GENERAL_CI;
-  memset(response + 9, 0, 23);
-  n = 32;
-  memcpy(response + n, user, userlen + 1);
-  n += userlen + 1;
-  response[n++] = 0; /* auth response: length 0 */
-  memcpy(response + n, plugin, sizeof plugin);
-  n += sizeof plugin;
-  write_packet(c, response, n);
-  for (;;) {
-    p = read_packet(c);
-    die_on_err(p, "login");
-    if (p.first == 0x00) return;
-    if (p.first == 0xfe) {
-      write_packet(c, "", 0); /* AuthSwitchRequest: the empty response */
-    } else if (p.first == 0x01 && p.len >= 2 && p.data[1] == 0x03) {
-      continue; /* caching_sha2_password: fast auth succeeded, OK follows */
-    } else {
-      die("login: unexpected packet 0x%02x (%zu bytes): a password or TLS is needed?", p.first, p.len);
-    }
-  }
-}
-
-/* Sends COM_QUERY and reads its whole response: OK, or result sets up to the EOF that has no
- * SERVER_MORE_RESULTS_EXISTS. Returns the rows; adds the payload bytes to *bytes. */
-static long query(struct conn *c, const char *sql, uint64_t *bytes) {
-  unsigned char command[4096];
-  size_t len = strlen(sql);
-  if (len + 1 > sizeof command) die("query too long");
-  command[0] = COM_QUERY;
-  memcpy(command + 1, sql, len);
-  c->seq = 0;
-  write_packet(c, command, len + 1);
+/* Runs `sql` and reads its whole response, every result set (mysql_use_result: rows are read as
+ * they come, never all held). Returns the rows; adds the bytes of their values to *bytes. */
+static long query(MYSQL *m, const char *sql, uint64_t *bytes) {
+  if (mysql_real_query(m, sql, strlen(sql)) != 0) die("%s: ERROR %u: %s", sql, mysql_errno(m), mysql_error(m));
   long rows = 0;
-  for (;;) {
-    struct packet p = read_packet(c);
-    *bytes += p.len;
-    die_on_err(p, sql);
-    if (p.first == 0x00) {
-      if (status_of(p) & SERVER_MORE_RESULTS_EXISTS) continue;
-      return rows;
+  int more;
+  do {
+    MYSQL_RES *result = mysql_use_result(m);
+    if (result != NULL) {
+      unsigned fields = mysql_num_fields(result);
+      while (mysql_fetch_row(result) != NULL) {
+        const unsigned long *lengths = mysql_fetch_lengths(result);
+        for (unsigned i = 0; i < fields; i++) *bytes += lengths[i];
+        rows++;
+      }
+      if (mysql_errno(m) != 0) die("%s: ERROR %u: %s", sql, mysql_errno(m), mysql_error(m));
+      mysql_free_result(result);
+    } else if (mysql_field_count(m) != 0) {
+      die("%s: ERROR %u: %s", sql, mysql_errno(m), mysql_error(m));
     }
-    if (p.first == 0xfb) die("%s: LOCAL INFILE request not supported", sql);
-    if (p.data == NULL) die("%s: malformed column count", sql);
-    const unsigned char *q = p.data;
-    uint64_t columns = lenenc(&q);
-    for (uint64_t i = 0; i < columns; i++) *bytes += read_packet(c).len;
-    p = read_packet(c);
-    *bytes += p.len;
-    if (!is_eof(p)) die("%s: no EOF after the column definitions", sql);
-    for (;;) {
-      p = read_packet(c);
-      *bytes += p.len;
-      die_on_err(p, sql);
-      if (is_eof(p)) break;
-      rows++;
-    }
-    if (!(status_of(p) & SERVER_MORE_RESULTS_EXISTS)) return rows;
-  }
+    more = mysql_next_result(m);
+    if (more > 0) die("%s: ERROR %u: %s", sql, mysql_errno(m), mysql_error(m));
+  } while (more == 0);
+  return rows;
 }
 
 /* ---- modes: one operation each ------------------------------------------------------------------ */
@@ -331,32 +154,40 @@ static uint64_t next_random(uint64_t *state) { /* xorshift64 */
   return *state;
 }
 
-static void select_op(struct worker *w) {
+static int select_op(struct worker *w) {
   char sql[128];
   snprintf(sql, sizeof sql, "SELECT v FROM bench.t WHERE id = %ld", (long)(next_random(&w->rng) % w->opt->max_id) + 1);
-  long rows = query(&w->conn, sql, &w->bytes);
+  long rows = query(w->mysql, sql, &w->bytes);
   if (rows != 1) die("%s: %ld rows, expected 1", sql, rows);
   w->rows += rows;
+  return 1;
 }
 
-static void read_op(struct worker *w) { w->rows += query(&w->conn, w->opt->query, &w->bytes); }
-
-static void quit(struct conn *c) {
-  unsigned char command = COM_QUIT;
-  c->seq = 0;
-  write_packet(c, &command, 1);
-  conn_close(c);
+static int read_op(struct worker *w) {
+  w->rows += query(w->mysql, w->opt->query, &w->bytes);
+  return 1;
 }
 
-static void handshake_op(struct worker *w) {
-  conn_open(&w->conn, w->opt->address);
-  login(&w->conn, w->opt->user);
-  quit(&w->conn);
+static int handshake_op(struct worker *w) {
+  MYSQL *error = NULL, *m = open_connection(w->opt, &error);
+  if (m == NULL) {
+    pthread_mutex_lock(&first_error_lock);
+    if (!first_error_printed) {
+      first_error_printed = 1;
+      fprintf(stderr, "loadgen: login to %s as %s failed (further failures are only counted): ERROR %u: %s\n", w->opt->address,
+              w->opt->user, mysql_errno(error), mysql_error(error));
+    }
+    pthread_mutex_unlock(&first_error_lock);
+    mysql_close(error);
+    return 0;
+  }
+  mysql_close(m); /* sends COM_QUIT */
+  return 1;
 }
 
 static const struct mode {
   const char *name;
-  void (*op)(struct worker *);
+  int (*op)(struct worker *);
   int connect_first;
 } MODES[] = {
     {"select", select_op, 1},
@@ -368,12 +199,20 @@ static const struct mode {
 
 static const struct mode *mode;
 
+/* Whether another operation may start: the clock, and the -N budget shared by every thread. */
+static int may_start(const struct options *opt) {
+  if (now() >= deadline) return 0;
+  return opt->total == 0 || __atomic_fetch_add(&started_ops, 1, __ATOMIC_RELAXED) < opt->total;
+}
+
 static void *run_worker(void *arg) {
   struct worker *w = arg;
-  while (now() < deadline) {
-    mode->op(w);
-    w->ops++;
+  mysql_thread_init();
+  while (may_start(w->opt)) {
+    if (mode->op(w)) w->ops++;
+    else w->failures++;
   }
+  mysql_thread_end();
   return NULL;
 }
 
@@ -397,7 +236,7 @@ static void allowed_cpus(char *out, size_t size) {
 int main(int argc, char **argv) {
   struct options opt = {.seconds = 5, .connections = 1, .max_id = 10000, .query = "SELECT v FROM bench.big"};
   int c;
-  while ((c = getopt(argc, argv, "m:a:u:t:c:n:q:")) != -1) {
+  while ((c = getopt(argc, argv, "m:a:u:t:c:n:N:q:")) != -1) {
     switch (c) {
       case 'm': opt.mode = optarg; break;
       case 'a': opt.address = optarg; break;
@@ -405,26 +244,27 @@ int main(int argc, char **argv) {
       case 't': opt.seconds = atof(optarg); break;
       case 'c': opt.connections = atoi(optarg); break;
       case 'n': opt.max_id = atol(optarg); break;
+      case 'N': opt.total = atol(optarg); break;
       case 'q': opt.query = optarg; break;
-      default: die("usage: loadgen -m select|read|handshake -a ADDRESS -u USER [-t SECONDS] [-c CONNECTIONS] [-n MAX_ID] [-q QUERY]");
+      default: die("usage: loadgen -m select|read|handshake -a ADDRESS -u USER [-t SECONDS] [-c CONNECTIONS] [-n MAX_ID] [-N TOTAL] [-q QUERY]");
     }
   }
   if (opt.mode == NULL || opt.address == NULL || opt.user == NULL) die("-m, -a and -u are required");
-  if (opt.connections < 1 || opt.connections > 1024 || opt.seconds <= 0 || opt.max_id < 1) die("bad -c, -t or -n");
+  if (opt.connections < 1 || opt.connections > 1024 || opt.seconds <= 0 || opt.max_id < 1 || opt.total < 0) die("bad -c, -t, -n or -N");
   for (size_t i = 0; i < sizeof MODES / sizeof MODES[0]; i++) {
     if (strcmp(MODES[i].name, opt.mode) == 0) mode = &MODES[i];
   }
   if (mode == NULL) die("unknown mode %s", opt.mode);
+  parse_address(&opt);
+  /* Before any thread: mysql_init() would otherwise do it, and it is not thread-safe. */
+  if (mysql_library_init(0, NULL, NULL) != 0) die("mysql_library_init failed");
 
   struct worker *workers = calloc(opt.connections, sizeof *workers);
   if (workers == NULL) die("out of memory");
   for (int i = 0; i < opt.connections; i++) {
     workers[i].opt = &opt;
     workers[i].rng = 0x9e3779b97f4a7c15ULL * (i + 1);
-    if (mode->connect_first) {
-      conn_open(&workers[i].conn, opt.address);
-      login(&workers[i].conn, opt.user);
-    }
+    if (mode->connect_first) workers[i].mysql = connect_or_die(&opt);
   }
 
   double cpu0 = cpu_seconds(), t0 = now();
@@ -432,23 +272,25 @@ int main(int argc, char **argv) {
   for (int i = 0; i < opt.connections; i++) {
     if (pthread_create(&workers[i].thread, NULL, run_worker, &workers[i]) != 0) die("pthread_create failed");
   }
-  long ops = 0, rows = 0;
+  long ops = 0, failures = 0, rows = 0;
   uint64_t bytes = 0;
   for (int i = 0; i < opt.connections; i++) {
     pthread_join(workers[i].thread, NULL);
     ops += workers[i].ops;
+    failures += workers[i].failures;
     rows += workers[i].rows;
     bytes += workers[i].bytes;
   }
   double elapsed = now() - t0, cpu = cpu_seconds() - cpu0;
-  if (mode->connect_first) {
-    for (int i = 0; i < opt.connections; i++) quit(&workers[i].conn);
+  for (int i = 0; i < opt.connections; i++) {
+    if (workers[i].mysql != NULL) mysql_close(workers[i].mysql);
   }
+  mysql_library_end();
   char cpus[256];
   allowed_cpus(cpus, sizeof cpus);
-  printf("{\"mode\":\"%s\",\"connections\":%d,\"seconds\":%.4f,\"ops\":%ld,\"ops_per_s\":%.1f,\"rows\":%ld,"
+  printf("{\"mode\":\"%s\",\"connections\":%d,\"seconds\":%.4f,\"ops\":%ld,\"ops_per_s\":%.1f,\"failures\":%ld,\"rows\":%ld,"
          "\"bytes\":%llu,\"mib_per_s\":%.2f,\"cpu_s\":%.3f,\"cpus\":\"%s\"}\n",
-         mode->name, opt.connections, elapsed, ops, ops / elapsed, rows, (unsigned long long)bytes,
+         mode->name, opt.connections, elapsed, ops, ops / elapsed, failures, rows, (unsigned long long)bytes,
          bytes / elapsed / (1024 * 1024), cpu, cpus);
   return 0;
 }

@@ -1,10 +1,10 @@
 'use strict';
 // The proxy against direct, same client, same run: `auth-socket serve --upstream` in front of a
-// private MariaDB 10.11, against that MariaDB reached directly. The client is bench/loadgen.c,
-// built here with cc -O2, so that it is not what limits either side:
+// private MariaDB 10.11, against that MariaDB reached directly. The client is bench/loadgen.c
+// (C on libmariadb, built here with cc -O2), so that it is not what limits either side:
 //   select 1    point selects (SELECT v FROM bench.t WHERE id = <random>) on one connection, round trips/s
 //   select 16   the same on 16 connections at once (16 in flight), round trips/s
-//   read        SELECT v FROM bench.big (64 MiB: 65,536 rows of 1 KiB) on one connection, MiB/s of payload
+//   read        SELECT v FROM bench.big (64 MiB: 65,536 rows of 1 KiB) on one connection, MiB/s of row values
 // direct:  loadgen -> MariaDB on 127.0.0.1:PORT (TCP), as the passwordless account bench@'%';
 // proxied: loadgen -> the proxy's Unix socket as bench@localhost (auth_socket) -> relayed over TCP
 //          127.0.0.1:PORT with TLS DISABLED as bench@'%': the relay's own cost, not TLS's.
@@ -16,10 +16,12 @@
 // The proxy's and mariadbd's CPU use per leg (from /proc/PID/stat) shows which process is saturated,
 // and `others` what the rest of the machine took meanwhile (a shared machine: other work skews a leg).
 // Run after `npm run build`: node bench/proxy.bench.js
-const { execFileSync, spawn } = require('child_process');
+const { execFileSync } = require('child_process');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
+
+const { buildLoadgen, cpuSeconds, machineCpuSeconds, median, placement, runLoadgen, startServe } = require('./common');
 
 const ROUNDS = 5;
 const LEG_SECONDS = 3;
@@ -38,71 +40,15 @@ const TESTS = [
 const MARIADBD_CPU = '0';
 const PROXY_CPU = '1';
 const LOADGEN_CPU = '1';
-const PROXY_START_TIMEOUT_MS = 15_000;
-const PROXY_STOP_TIMEOUT_MS = 10_000;
 
 const osUser = os.userInfo().username;
-const clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-// The proxy we started, killed by pid if this process exits without stopping it.
-let proxyChild = null;
-process.once('exit', () => proxyChild?.kill('SIGKILL'));
-
-function buildLoadgen(dir) {
-  const binary = path.join(dir, 'loadgen');
-  execFileSync('cc', ['-O2', '-Wall', '-pthread', '-o', binary, path.join(__dirname, 'loadgen.c')], { stdio: 'inherit' });
-  return binary;
-}
-
-/** user+system CPU seconds of a whole process (every thread) so far. */
-function cpuSeconds(pid) {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / clockTicks; // utime, stime (fields 14 and 15)
-}
-
-/** CPU seconds every process on the machine has used so far (/proc/stat: all but idle and iowait). */
-function machineCpuSeconds() {
-  const [user, nice, system, , , irq, softirq, steal] = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-  return (user + nice + system + irq + softirq + steal) / clockTicks;
-}
-
-/** The CPUs each thread of `pid` may run on, as "0 (all 9 threads)" or every distinct list. */
-function placement(pid) {
-  const lists = fs.readdirSync(`/proc/${pid}/task`).map((tid) => {
-    const status = fs.readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
-    return /^Cpus_allowed_list:\s*(\S+)/m.exec(status)[1];
-  });
-  const distinct = [...new Set(lists)];
-  return distinct.length === 1 ? `CPU ${distinct[0]} (all ${lists.length} threads)` : `CPUs ${distinct.join(' / ')} (${lists.length} threads)`;
-}
-
-function run(command, args, timeoutMs) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (data) => (stdout += data));
-    child.stderr.setEncoding('utf8').on('data', (data) => (stderr += data));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', reject);
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(stdout);
-      else reject(new Error(`${command} ${args.join(' ')} exited with ${code ?? signal}:\n${stderr}`));
-    });
-  });
-}
 
 /** One loadgen run pinned to LOADGEN_CPU, with the CPU the proxy and mariadbd used meanwhile. */
 async function loadgen(binary, address, user, mode, connections, seconds, pids) {
   const before = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuSeconds(pid)]));
   const machineBefore = machineCpuSeconds();
-  const started = process.hrtime.bigint();
-  const args = ['-c', LOADGEN_CPU, binary, '-m', mode, '-a', address, '-u', user, '-t', String(seconds), '-c', String(connections), '-n', String(T_ROWS)];
-  const result = JSON.parse(await run('taskset', args, seconds * 1000 + 60_000));
-  const wall = Number(process.hrtime.bigint() - started) / 1e9;
+  const result = await runLoadgen(binary, LOADGEN_CPU, { mode, address, user, seconds, connections, maxId: T_ROWS });
+  const { wall } = result;
   const used = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuSeconds(pid) - before[name]]));
   result.cpu = Object.fromEntries(Object.entries(used).map(([name, seconds]) => [name, seconds / wall]));
   // The proxy's CPU per unit of work: per query, or per MiB read.
@@ -114,48 +60,9 @@ async function loadgen(binary, address, user, mode, connections, seconds, pids) 
   return result;
 }
 
-async function startProxy(dir, upstreamPort) {
-  const socketPath = path.join(dir, 'proxy.sock');
-  const logFile = path.join(dir, 'proxy.log');
-  const main = path.join(__dirname, '..', 'dist', 'cli', 'main.js');
-  if (!fs.existsSync(main)) throw new Error(`${main} is missing: run npm run build first`);
-  const args = [
-    main,
-    'serve',
-    `--socket=${socketPath}`,
-    `--datadir=${path.join(dir, 'datadir')}`,
-    `--log-error=${logFile}`,
-    `--upstream=127.0.0.1:${upstreamPort}`,
-    '--upstream-ssl-mode=DISABLED',
-  ];
-  const child = spawn('taskset', ['-c', PROXY_CPU, process.execPath, ...args], { cwd: '/', stdio: ['ignore', 'pipe', 'pipe'] });
-  proxyChild = child;
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (data) => (stdout += data));
-  child.stderr.setEncoding('utf8').on('data', (data) => (stderr += data));
-  const exited = new Promise((resolve) => child.once('close', resolve));
-  const log = () => (fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : '');
-  // Ready once its log says so and the banner (whose last line is "log in as ...") is out.
-  const deadline = Date.now() + PROXY_START_TIMEOUT_MS;
-  while (!(/\bready\b/.test(log()) && /^log in as /m.test(stdout))) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the proxy exited during start:\n${stdout}${stderr}${log()}`);
-    if (Date.now() > deadline) throw new Error(`the proxy was not ready within ${PROXY_START_TIMEOUT_MS} ms:\n${stdout}${stderr}${log()}`);
-    await sleep(20);
-  }
-  return {
-    socketPath,
-    pid: child.pid,
-    log,
-    output: () => stdout + stderr,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), PROXY_STOP_TIMEOUT_MS);
-      await exited;
-      clearTimeout(timer);
-      proxyChild = null;
-    },
-  };
+/** The proxy: `serve --upstream` in front of MariaDB's TCP port, TLS off (the relay's own cost). */
+function startProxy(dir, upstreamPort) {
+  return startServe(dir, 'proxy', PROXY_CPU, [`--upstream=127.0.0.1:${upstreamPort}`, '--upstream-ssl-mode=DISABLED']);
 }
 
 async function setUpMariadb(db) {
@@ -178,12 +85,6 @@ async function createRelayedAccount(proxySocket) {
   } finally {
     await connection.end();
   }
-}
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 const disturbed = (...legs) => legs.some((leg) => leg.cpu.others > DISTURBED);
@@ -227,7 +128,7 @@ async function main() {
     }
     const lastLoadgen = results[0].direct[0];
 
-    console.log(`proxy vs direct: same C client (bench/loadgen.c), ${ROUNDS} rounds x ${LEG_SECONDS} s per leg, direct and proxied alternating`);
+    console.log(`proxy vs direct: same C client (bench/loadgen.c on libmariadb), ${ROUNDS} rounds x ${LEG_SECONDS} s per leg, direct and proxied alternating`);
     console.log(`  direct:  loadgen -> MariaDB 127.0.0.1:${db.port} (TCP) as bench@'%'`);
     console.log(`  proxied: loadgen -> ${proxy.socketPath} (auth_socket, bench@localhost) -> proxy -> 127.0.0.1:${db.port} (TCP, TLS DISABLED) as bench@'%'`);
     console.log(`CPU placement (${os.cpus().length} CPUs; read back from /proc/PID/task/*/status Cpus_allowed_list):`);
@@ -250,9 +151,9 @@ async function main() {
         );
       }
       if (test.mode === 'read') {
-        // Every byte relayed unchanged: a query's response is the same size on both paths.
+        // Every row relayed unchanged: a query's rows are the same size on both paths.
         const sizes = new Set([...direct, ...proxied].map((r) => r.bytes / r.ops));
-        if (sizes.size !== 1) throw new Error(`read: response payload per query differs between direct and proxied: ${[...sizes].join(', ')}`);
+        if (sizes.size !== 1) throw new Error(`read: row bytes per query differ between direct and proxied: ${[...sizes].join(', ')}`);
       }
     }
     console.log('');
