@@ -26,11 +26,19 @@ export function openErrorLog(file: string | null, format: 'text' | 'json'): Erro
   const fd = file === null ? 2 : fs.openSync(file, 'a', 0o600);
   let pending: string[] = [];
   let closed = false;
+  let failed = false;
   const flush = () => {
     if (pending.length === 0 || closed) return;
-    const text = pending.join('');
+    let bytes = Buffer.from(pending.join(''));
     pending = [];
-    fs.writeSync(fd, text);
+    try {
+      // A pipe or a full disk may take part of it: the rest follows, so no line is cut.
+      while (bytes.length > 0) bytes = bytes.subarray(fs.writeSync(fd, bytes));
+    } catch (error) {
+      // The log must never stop the server: its failure is told once, on stderr.
+      if (!failed) process.stderr.write(`auth-socket: the error log cannot be written: ${(error as Error).message}\n`);
+      failed = true;
+    }
   };
   // A start that fails, or any exit, still writes what was logged in its last turn.
   process.on('exit', flush);

@@ -19,6 +19,7 @@ import { DEFAULT_BACKLOG } from '../server/limits';
 import { AuthServer, createServer } from '../server/listener';
 import { ServerOptions } from '../server/options';
 import type { AuthenticatedConnection } from '../server/connection';
+import { tlsPlan } from '../client/tls';
 import { createProxy } from '../proxy/proxy';
 import { UpstreamOptions } from '../proxy/upstream';
 import { mysqlNativePasswordPlugin } from '../server/plugins/native-password';
@@ -212,6 +213,11 @@ export async function startServe(options: ServeOptions, log: ErrorLog = openErro
       log.note(`shutdown requested by '${connection.user}'@'${connection.host}'`);
       void stop();
     });
+    // MySQL's default, PREFERRED, and REQUIRED check no certificate: over a network a man in the
+    // middle could take the upstream password's proof. Said at every start, not refused.
+    if (upstream !== null && upstream.socketPath === undefined && !/^VERIFY_/.test(tlsPlan(upstream).mode)) {
+      log.note(`upstream-ssl-mode ${tlsPlan(upstream).mode} checks no certificate of ${upstream.host}: set VERIFY_IDENTITY (and upstream-ssl-ca) unless the path to it is trusted`);
+    }
     const relaying = options.upstream === null ? '' : `, relaying accounts with upstream credentials to ${'socketPath' in options.upstream ? options.upstream.socketPath : `${options.upstream.host}:${options.upstream.port}`}`;
     log.note(`ready: socket ${options.socketPath}${options.port === null ? '' : `, port ${options.bindAddress}:${options.port}`}, datadir ${datadir.dir}${relaying}`);
     return { server, listeners, datadir, stop };

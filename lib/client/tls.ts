@@ -27,7 +27,8 @@ export interface SslOptions {
 /** What connect() does about TLS, decided once from its options. */
 export interface TlsPlan {
   mode: SslMode;
-  ssl: SslOptions;
+  /** The CA (when the mode verifies), certificate and key as a context: made on first use, once per options.ssl object. */
+  secureContext(): tls.SecureContext;
   /** MySQL's PREFERRED never encrypts a Unix socket; REQUIRED and stricter do. */
   overUnixSocket: boolean;
   /** The name VERIFY_IDENTITY checks the certificate against. */
@@ -39,7 +40,7 @@ export interface TlsPlan {
 const CR_SSL_CONNECTION_ERROR = MYSQL_ERRORS.CR_SSL_CONNECTION_ERROR;
 
 /** A 2026 error (ERR_SSL_CONNECTION) with MySQL's "SSL connection error: ..." message. */
-export function sslConnectionError(reason: string, cause?: unknown): Error & { code: string; errno: number } {
+function sslConnectionError(reason: string, cause?: unknown): Error & { code: string; errno: number } {
   const error = codedError(CR_SSL_CONNECTION_ERROR.code, mysqlError('CR_SSL_CONNECTION_ERROR', reason).message) as Error & { code: string; errno: number };
   error.errno = CR_SSL_CONNECTION_ERROR.errno;
   if (cause !== undefined) error.cause = cause;
@@ -49,6 +50,21 @@ export function sslConnectionError(reason: string, cause?: unknown): Error & { c
 const isPem = (value: unknown): value is string | Buffer => typeof value === 'string' || Buffer.isBuffer(value);
 
 let warnedCaIgnored = false;
+
+// A TLS context costs a millisecond or so to build from PEM: a caller that connects again and
+// again with the same options.ssl object (a proxy's upstream) builds it once per verify setting.
+const contexts = new WeakMap<object, Map<boolean, tls.SecureContext>>();
+
+function secureContextFor(ssl: object, verifies: boolean, { ca, cert, key }: SslOptions): tls.SecureContext {
+  let byVerify = contexts.get(ssl);
+  if (byVerify === undefined) contexts.set(ssl, (byVerify = new Map()));
+  let context = byVerify.get(verifies);
+  if (context === undefined) {
+    context = tls.createSecureContext({ minVersion: 'TLSv1.2', ca: verifies ? ca : undefined, cert, key });
+    byVerify.set(verifies, context);
+  }
+  return context;
+}
 
 /**
  * The plan for a connection's options. Throws TypeError (ERR_INVALID_ARG_TYPE / _VALUE) for bad
@@ -90,7 +106,7 @@ export function tlsPlan(options: { sslMode?: unknown; ssl?: unknown; host?: stri
   const sniHost = options.socketPath === undefined && net.isIP(host) === 0 ? host : undefined;
   return {
     mode,
-    ssl: { ca: verifies ? ca : undefined, cert, key, servername },
+    secureContext: () => secureContextFor(ssl, verifies, { ca, cert, key }),
     overUnixSocket: options.socketPath !== undefined,
     identity: servername ?? host,
     servername: servername ?? sniHost,
@@ -118,11 +134,8 @@ export function startTls(socket: net.Socket, plan: TlsPlan): { socket: tls.TLSSo
   const verifies = plan.mode === 'VERIFY_CA' || plan.mode === 'VERIFY_IDENTITY';
   const secure = tls.connect({
     socket,
-    minVersion: 'TLSv1.2',
     servername: plan.servername,
-    ca: plan.ssl.ca,
-    cert: plan.ssl.cert,
-    key: plan.ssl.key,
+    secureContext: plan.secureContext(),
     // Below VERIFY_CA any certificate goes, as MySQL's REQUIRED: encryption without identity.
     rejectUnauthorized: verifies,
     // Node checks the name only once the chain passed; VERIFY_CA checks no name at all.

@@ -110,7 +110,8 @@ const OPTIONS: Record<string, OptionSpec> = {
   'upstream-ssl-ca': { ours: true, apply: (o, v) => (o.upstreamSslCa = nonEmpty(v)) },
   'upstream-ssl-cert': { ours: true, apply: (o, v) => (o.upstreamSslCert = nonEmpty(v)) },
   'upstream-ssl-key': { ours: true, apply: (o, v) => (o.upstreamSslKey = nonEmpty(v)) },
-  'upstream-connect-timeout': { ours: true, apply: (o, v) => (o.upstreamConnectTimeoutSeconds = wholeNumber(v, 31536000)) },
+  // In seconds, up to what setTimeout takes in milliseconds.
+  'upstream-connect-timeout': { ours: true, apply: (o, v) => (o.upstreamConnectTimeoutSeconds = wholeNumber(v, 2147483)) },
   account: {
     ours: true,
     apply: (o, v) => {

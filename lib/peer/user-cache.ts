@@ -55,3 +55,12 @@ export function cachedUserLookup(options: UserCacheOptions): UserLookup {
     return lookup;
   };
 }
+
+/**
+ * How old a passwd answer the server may use is (ours, not MySQL's: it asks NSS every time): a user
+ * deleted or renamed stops matching within this.
+ */
+export const PASSWD_MAX_AGE_MS = 1000;
+
+/** The server's one passwd cache: auth_socket's logins and the proxy's os_user share it. */
+export const passwdLookup: UserLookup = cachedUserLookup({ maxAgeMs: PASSWD_MAX_AGE_MS });

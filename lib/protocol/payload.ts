@@ -13,9 +13,6 @@ export function malformedPacket(message: string): CodedError {
   return codedError('ERR_MALFORMED_PACKET', message);
 }
 
-// Strings on the wire must be valid UTF-8: a lossy decode could turn two different byte strings
-// into the same name.
-
 /** Sequential reader over one payload; every read past the end throws ERR_MALFORMED_PACKET. */
 export class PayloadReader {
   private offset = 0;
@@ -108,7 +105,9 @@ export class PayloadReader {
     if (this.remaining !== 0) throw malformedPacket(`${this.what}: ${this.remaining} unexpected trailing bytes`);
   }
 
-  // Checked first, then decoded: a fatal TextDecoder cost more than the rest of a response's parse.
+  // Strings on the wire must be valid UTF-8: a lossy decode could turn two different byte strings
+  // into the same name. Checked, then decoded: a fatal TextDecoder cost more than the rest of a
+  // response's parse.
   private decode(bytes: Buffer): string {
     if (!isUtf8(bytes)) throw malformedPacket(`${this.what}: string is not valid UTF-8`);
     return bytes.toString('utf8');

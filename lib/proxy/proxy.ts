@@ -3,6 +3,7 @@
 // upstream session after the local login and before the OK, then relays the session to it. An
 // account without them (root@localhost, the proxy's administrator) is served locally. MySQL has no
 // such server; the nearest are MySQL Router and ProxySQL, neither of which knows the peer's uid.
+import { tlsPlan } from '../client/tls';
 import { codedError } from '../errors';
 import type { Admission, AdmissionContext, AuthenticatedConnection } from '../server/connection';
 import { AuthServer, createServer } from '../server/listener';
@@ -25,12 +26,18 @@ export interface ProxyServer extends AuthServer {
   on(event: string, listener: (...args: any[]) => void): this; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
+// Checked when the proxy is made, not found wrong at every login.
 function checkUpstream(upstream: unknown): UpstreamOptions {
   const options = upstream as UpstreamOptions;
   if (typeof options !== 'object' || options === null) throw codedError('ERR_INVALID_ARG_TYPE', 'options.upstream must be an object', TypeError);
   if (options.socketPath === undefined && options.host === undefined) {
     throw codedError('ERR_INVALID_ARG_VALUE', 'options.upstream needs socketPath, or host (and port)', TypeError);
   }
+  const timeout = options.connectTimeout;
+  if (timeout !== undefined && !(Number.isSafeInteger(timeout) && timeout > 0 && timeout <= 0x7fffffff)) {
+    throw codedError('ERR_INVALID_ARG_VALUE', 'options.upstream.connectTimeout must be an integer from 1 to 2147483647', TypeError);
+  }
+  tlsPlan(options);
   return { ...options };
 }
 

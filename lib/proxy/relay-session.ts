@@ -33,13 +33,16 @@ export interface RelayContext {
 
 // The largest command the proxy reads itself (COM_CHANGE_USER, a refused command): a login's size.
 const MAX_OWN_COMMAND = 64 * 1024;
+// How long a client may keep its end open after the proxy ended the session (as a refused login's).
+const LINGER_MS = 1_000;
+
+function ignoreError(): void {}
 
 export class RelaySession {
   private tracker: ResponseTracker;
   private upstreamPump: PacketPump;
   private clientPump: PacketPump;
   private waiting: (() => void) | null = null;
-  private closed = false;
   private desynced = false;
   // Aborted when the session ends: an upstream being opened for COM_CHANGE_USER is dropped with it.
   private readonly lifetime = new AbortController();
@@ -69,11 +72,12 @@ export class RelaySession {
       this.client,
       (packet) => this.fromUpstream(packet),
       () => this.checkIdle(),
+      this.close,
     );
   }
 
   private pumpTo(upstream: ClientConnection): PacketPump {
-    return new PacketPump(this.client, upstream.socket, (packet) => this.fromClient(packet));
+    return new PacketPump(this.client, upstream.socket, (packet) => this.fromClient(packet), undefined, this.close);
   }
 
   private attach(upstream: ClientConnection): void {
@@ -89,32 +93,31 @@ export class RelaySession {
   }
 
   // The upstream went away (COM_QUIT, KILL, wait_timeout): so does the client, after what was sent.
-  private readonly upstreamEnded = (): void => {
-    if (this.closed) return;
-    this.closed = true;
-    this.lifetime.abort(codedError('ERR_CONNECTION_CLOSED', 'the upstream session ended'));
-    this.clientPump.stop();
-    this.client.end();
-  };
+  private readonly upstreamEnded = (): void => this.finish('the upstream session ended');
 
-  private readonly close = (): void => {
-    this.closed = true;
-    this.lifetime.abort(codedError('ERR_CONNECTION_CLOSED', 'the proxied session ended'));
-    this.clientPump.stop();
-    this.upstreamPump.stop();
-    this.client.destroy();
-    this.upstream.socket.destroy();
-  };
+  private readonly close = (): void => this.finish('the proxied session ended', null);
 
-  // Ends the session with a last ERR to the client (sequence 1: the answer to its command).
-  private endWith(err: ErrPacket): void {
-    this.closed = true;
-    this.lifetime.abort(codedError('ERR_CONNECTION_CLOSED', 'the proxied session ended'));
+  /**
+   * Ends the session once: both pumps stopped, the upstream closed, the client given `last` (a
+   * final packet) and our end, then destroyed if it does not close within the linger (null: at once).
+   */
+  private finish(why: string, last: Buffer | null | undefined = undefined): void {
+    if (this.lifetime.signal.aborted) return;
+    this.lifetime.abort(codedError('ERR_CONNECTION_CLOSED', why));
     this.clientPump.stop();
     this.upstreamPump.stop();
     this.detach(this.upstream);
-    this.upstream.socket.destroy();
-    this.client.end(encodePacket(buildErr(err), 1).frame);
+    this.upstream.socket.on('error', ignoreError).destroy();
+    if (last === null) return void this.client.destroy();
+    const linger = setTimeout(() => this.client.destroy(), LINGER_MS);
+    this.client.once('close', () => clearTimeout(linger));
+    if (last === undefined) this.client.end();
+    else this.client.end(last);
+  }
+
+  // Ends the session with a last ERR to the client (sequence 1: the answer to its command).
+  private endWith(err: ErrPacket): void {
+    this.finish('the proxied session ended', encodePacket(buildErr(err), 1).frame);
   }
 
   private fromUpstream(packet: PacketHead): Verdict {
@@ -161,10 +164,10 @@ export class RelaySession {
 
   private async serveClient(initial: Buffer): Promise<void> {
     let bytes = initial;
-    while (!this.closed) {
+    while (!this.lifetime.signal.aborted) {
       const held = await this.clientPump.run(bytes);
       await this.untilIdle();
-      if (this.closed) return;
+      if (this.lifetime.signal.aborted) return;
       // Without the response boundaries the proxy cannot tell when its answer may go: it ends the session.
       if (this.desynced) return this.close();
       try {
@@ -213,7 +216,13 @@ export class RelaySession {
     }
     next = { ...next, connectAttributes: request.connectAttributes ?? this.connection.connectAttributes };
     const attempt = { user: next.user, host: next.host, plugin: next.plugin, osUser: next.externalUser, peer: next.peer };
-    const credentials = upstreamCredentials(next.account);
+    let credentials;
+    try {
+      credentials = upstreamCredentials(next.account);
+    } catch (error) {
+      if (!(error instanceof Refusal)) throw error;
+      return this.refused(error.error(attempt));
+    }
     if (credentials === null) {
       const err = notSupportedYet('COM_CHANGE_USER to an account this proxy serves itself');
       return this.refused(admissionRefused('change-user-to-local-account', 'ERR_UPSTREAM_REFUSED', err).error(attempt));
@@ -232,7 +241,8 @@ export class RelaySession {
   // A refused change: reported as a refused login is, answered with its ERR; nothing else changes.
   private refused(error: HandshakeError): Buffer {
     this.context.refused(error);
-    return buildErr({ errno: error.errno ?? 1045, sqlState: error.sqlState ?? '28000', message: error.message });
+    // Every HandshakeError of a refusal carries the ERR it was made from.
+    return buildErr({ errno: error.errno as number, sqlState: error.sqlState as string, message: error.message });
   }
 
   private swap(upstream: ClientConnection, connection: AuthenticatedConnection): void {
@@ -240,8 +250,7 @@ export class RelaySession {
     this.detach(old);
     this.upstreamPump.stop();
     // COM_QUIT, as a client leaving politely: the old session ends at once, not at wait_timeout.
-    old.socket.end(Buffer.of(1, 0, 0, 0, Command.QUIT));
-    old.socket.on('error', () => {});
+    old.socket.on('error', ignoreError).end(encodePacket(Buffer.of(Command.QUIT), 0).frame);
     this.upstream = upstream;
     this.connection = connection;
     this.tracker = new ResponseTracker(connection.capabilities);

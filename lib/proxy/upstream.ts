@@ -5,9 +5,10 @@
 import os from 'os';
 
 import { connect, ClientConnection, DEFAULT_CONNECT_TIMEOUT } from '../client/connect';
+import { tlsPlan } from '../client/tls';
 import { ConnectOptions } from '../client/connect-options';
 import { codedError, errorCode } from '../errors';
-import { lookupUser } from '../peer/users';
+import { passwdLookup } from '../peer/user-cache';
 import { Capability } from '../protocol/constants';
 import { mysqlError } from '../protocol/mysql-errors';
 import { ErrPacket } from '../protocol/responses';
@@ -40,7 +41,7 @@ export interface UpstreamCredentials {
  * the same for every byte to be relayed unchanged (result set framing, multi-statements, LOCAL
  * INFILE, session tracking, and what the server's answers mean).
  */
-export const RELAYED_CAPABILITIES =
+const RELAYED_CAPABILITIES =
   (Capability.FOUND_ROWS |
     Capability.LONG_FLAG |
     Capability.NO_SCHEMA |
@@ -65,13 +66,20 @@ export const PROXY_EXTRA_CAPABILITIES =
 const LOGIN_CAPABILITIES =
   (Capability.LONG_PASSWORD | Capability.SECURE_CONNECTION | Capability.PLUGIN_AUTH | Capability.PLUGIN_AUTH_LENENC_CLIENT_DATA) >>> 0;
 
-/** The upstream credentials of an account, or null when it is served locally. */
+/**
+ * The upstream credentials of an account, or null when it has none and is served locally. An
+ * account that has them in a wrong shape (upstream_user or upstream_password not a string) is
+ * refused rather than served locally or relayed without its password.
+ */
 export function upstreamCredentials(account: Account): UpstreamCredentials | null {
   const attributes = account.attributes;
-  const user = attributes?.upstream_user;
-  if (typeof user !== 'string') return null;
-  const password = attributes?.upstream_password;
-  return { user, password: typeof password === 'string' ? password : '' };
+  if (attributes === null || !(Object.hasOwn(attributes, 'upstream_user') || Object.hasOwn(attributes, 'upstream_password'))) return null;
+  const { upstream_user: user, upstream_password: password = '' } = attributes;
+  if (typeof user !== 'string' || typeof password !== 'string') {
+    const why = `the upstream_user and upstream_password attributes of '${account.user}'@'${account.host}' must be strings`;
+    throw refused('upstream-credentials-invalid', 'ERR_UPSTREAM_REFUSED', mysqlError('ER_CONNECT_TO_FOREIGN_DATA_SOURCE', why), codedError('ERR_UPSTREAM_CREDENTIALS', why));
+  }
+  return { user, password };
 }
 
 function describe(options: UpstreamOptions): string {
@@ -80,27 +88,30 @@ function describe(options: UpstreamOptions): string {
 
 // The names the proxy sets, and what a client's own name must not pass for: MariaDB compares
 // attribute names ignoring trailing spaces (utf8mb3_bin); a _ci collation elsewhere would also
-// ignore case and accents, hence lower case here and plain ASCII only.
+// ignore case and accents, hence lower case here and plain ASCII only. A name that is an array
+// index would be written before ours (JavaScript orders such keys first) and could crowd them out.
 const KERNEL_ATTRIBUTES = new Set(['os_user', 'os_uid', 'os_pid']);
-const spoofs = (name: string) => !/^[\x21-\x7e ]*$/.test(name) || KERNEL_ATTRIBUTES.has(name.toLowerCase().trimEnd());
+const dropped = (name: string) =>
+  !/^[\x21-\x7e ]*$/.test(name) || KERNEL_ATTRIBUTES.has(name.toLowerCase().trimEnd()) || /^(?:0|[1-9][0-9]*)$/.test(name);
 
 /**
  * Attributes the upstream sees in performance_schema.session_connect_attrs: who really connected,
  * as the kernel told us, first (the upstream keeps only as many bytes as its
  * performance_schema_session_connect_attrs_size allows, so a client's own cannot crowd them out),
- * then the client's own, less any name that could pass for one of ours (and any not plain ASCII).
+ * then the client's own, less any name that could pass for one of ours or go before them. The
+ * OS user name is the passwd entry of the kernel's uid, whatever the account's plugin reported.
  */
 async function connectAttributes(connection: AuthenticatedConnection): Promise<Record<string, string>> {
   const attributes: Record<string, string> = Object.create(null);
   const peer = connection.peer;
   if (peer !== null) {
-    const osUser = connection.externalUser ?? (await lookupUser(peer.uid).catch(() => null))?.name;
+    const osUser = (await passwdLookup(peer.uid).catch(() => null))?.name;
     if (osUser !== undefined) attributes.os_user = osUser;
     attributes.os_uid = String(peer.uid);
     attributes.os_pid = String(peer.pid);
   }
   for (const [name, value] of Object.entries(connection.connectAttributes ?? {})) {
-    if (!spoofs(name)) attributes[name] = value;
+    if (!dropped(name)) attributes[name] = value;
   }
   return attributes;
 }
@@ -111,7 +122,7 @@ const foreign = (clientError: ErrPacket): ErrPacket => mysqlError('ER_CONNECT_TO
 const refused = (reason: string, code: HandshakeErrorCode, err: ErrPacket, cause: unknown) => admissionRefused(reason, code, err, cause);
 
 /** A connect() failure as the ERR the local client gets in place of its OK. */
-export function upstreamRefusal(error: unknown, options: UpstreamOptions): Refusal {
+function upstreamRefusal(error: unknown, options: UpstreamOptions): Refusal {
   const code = errorCode(error) ?? '';
   const { errno, sqlState, message } = error as { errno?: number; sqlState?: string | null; message?: string };
   if (code === 'ERR_SERVER_ERROR' && typeof errno === 'number') {
@@ -163,7 +174,7 @@ export async function openUpstream(
       // A password in clear (mysql_clear_password, dialog) only to a local socket or inside TLS
       // whose certificate was checked (REQUIRED alone lets a man in the middle ask for it),
       // whatever LIBMYSQL_ENABLE_CLEARTEXT_PLUGIN says in the proxy's environment.
-      enableCleartextPlugin: options.socketPath !== undefined || VERIFIED_TLS.has(options.sslMode ?? ''),
+      enableCleartextPlugin: options.socketPath !== undefined || VERIFIED_TLS.has(tlsPlan(options).mode),
       signal,
     });
   } catch (error) {

@@ -253,6 +253,8 @@ async function verify(exchange: Exchange, response: HandshakeResponse41): Promis
  * packets is read: it comes back in `leftover`.
  */
 export async function acceptConnection(socket: net.Socket, options: ServerOptions): Promise<AuthenticatedConnection & { socket: net.Socket }> {
+  // An admission hands the session to its own owner, which only createServer() calls.
+  if (options?.admit !== undefined) throw codedError('ERR_INVALID_ARG_VALUE', 'options.admit is for createServer(), which serves what it admits', TypeError);
   const accepted = await acceptWith(socket, resolveOptions(options), 'open');
   return { ...handOver(accepted.socket, accepted.connection, accepted.channel), socket: accepted.socket };
 }

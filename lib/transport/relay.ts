@@ -5,9 +5,10 @@
 // its header on. Backpressure: the source is paused while the destination's buffer is full.
 import net from 'net';
 
-const HEADER_SIZE = 4;
+import { MAX_PHYSICAL_PAYLOAD, PACKET_HEADER_SIZE as HEADER_SIZE } from '../protocol/framing';
+
 /** A physical packet of this length continues in the next one (MySQL's 16 MiB split). */
-const MAX_PHYSICAL = 0xffffff;
+const MAX_PHYSICAL = MAX_PHYSICAL_PAYLOAD;
 /** How much of each packet's payload the inspector sees, at most. */
 export const HEAD_BYTES = 64;
 
@@ -30,6 +31,8 @@ export class PacketPump {
   private remaining = 0;
   private continues = false;
   private running = false;
+  // The destination's buffer is full: the source stays paused until it drains.
+  private draining = false;
   private onHeld: ((bytes: Buffer) => void) | null = null;
 
   constructor(
@@ -38,6 +41,10 @@ export class PacketPump {
     private readonly inspect: (packet: PacketHead) => Verdict,
     /** After each chunk has been written on. */
     private readonly progressed: () => void = () => {},
+    /** The inspector threw: the pump has stopped, and what it pumps cannot go on. */
+    private readonly failed: (error: unknown) => void = (error) => {
+      throw error;
+    },
   ) {}
 
   /** True when no packet is part-way through: everything inspected has been written on whole. */
@@ -57,18 +64,35 @@ export class PacketPump {
       this.onHeld = resolve;
       this.source.on('data', this.onData);
       if (initial.length > 0) this.onData(initial);
-      if (this.running) this.source.resume();
+      if (this.running && !this.draining) this.source.resume();
     });
   }
 
   /** Stops without holding anything (the session is ending). */
   stop(): void {
     this.source.off('data', this.onData);
+    this.destination.off('drain', this.onDrain);
     this.running = false;
+    this.draining = false;
     this.onHeld = null;
   }
 
+  private readonly onDrain = (): void => {
+    this.draining = false;
+    if (this.running) this.source.resume();
+  };
+
   private readonly onData = (chunk: Buffer): void => {
+    try {
+      this.pump(chunk);
+    } catch (error) {
+      this.source.pause();
+      this.stop();
+      this.failed(error);
+    }
+  };
+
+  private pump(chunk: Buffer): void {
     // Carried bytes are written in front of the chunk once their packet is let through.
     const prefix = this.carried;
     let prefixPassed = prefix.length === 0;
@@ -105,7 +129,7 @@ export class PacketPump {
       this.continues = length === MAX_PHYSICAL;
     }
     this.flush(prefixPassed ? prefix : null, chunk, chunk.length);
-  };
+  }
 
   // The first `size` bytes of the packet that starts with the carried bytes and goes on at chunk[offset].
   private gather(chunk: Buffer, offset: number, size: number): Buffer {
@@ -119,11 +143,10 @@ export class PacketPump {
   private flush(prefix: Buffer | null, chunk: Buffer, end: number): void {
     const body = chunk.subarray(0, end);
     const bytes = prefix !== null && prefix.length > 0 ? Buffer.concat([prefix, body]) : body;
-    if (bytes.length > 0 && !this.destination.write(bytes) && this.running) {
+    if (bytes.length > 0 && !this.destination.write(bytes) && this.running && !this.draining) {
+      this.draining = true;
       this.source.pause();
-      this.destination.once('drain', () => {
-        if (this.running) this.source.resume();
-      });
+      this.destination.once('drain', this.onDrain);
     }
     this.progressed();
   }

@@ -16,6 +16,7 @@ import { Accounts, AccountSpec } from '../../lib/server/catalog/accounts';
 import { createProxy, ProxyOptions, ProxyServer } from '../../lib/proxy/proxy';
 import { UpstreamOptions } from '../../lib/proxy/upstream';
 import { runMariadbCli } from '../helpers/clients';
+import { freePort } from '../helpers/serve-process';
 import { MariadbInstance } from '../helpers/mariadb';
 import { TestCertificates } from '../helpers/tls-certs';
 import { startTlsUpstream, TlsUpstream } from '../helpers/tls-upstream';
@@ -85,6 +86,7 @@ describe('a local OS user relayed to its upstream account', () => {
       relayed('someone', 'app', APP_PASSWORD, 'not-' + me),
       relayed('wrongpw', 'app', 'not-the-password'),
       { user: 'local', host: 'localhost', plugin: 'auth_socket', authenticationString: me },
+      { user: 'badshape', host: 'localhost', plugin: 'auth_socket', authenticationString: me, attributes: { upstream_user: 5, upstream_password: 'x' } },
     ]));
   });
 
@@ -210,6 +212,24 @@ describe('a local OS user relayed to its upstream account', () => {
     }
   });
 
+  test('upstream credentials of the wrong shape refuse the login: never served locally, never relayed without a password', async () => {
+    const error = await mysql2.createConnection({ socketPath, user: 'badshape' }).catch((e) => e);
+    expect(error).toMatchObject({ errno: 1429, sqlState: 'HY000' });
+    expect(error.message).toContain("the upstream_user and upstream_password attributes of 'badshape'@'localhost' must be strings");
+  });
+
+  test("a client attribute named like an array index cannot go before os_user (JavaScript orders such keys first)", async () => {
+    const conn = await mysql2.createConnection({ socketPath, user: me, connectAttributes: { '0': 'x'.repeat(4000) } });
+    try {
+      const [rows] = (await conn.query(
+        "SELECT ATTR_VALUE AS v FROM performance_schema.session_connect_attrs WHERE PROCESSLIST_ID = CONNECTION_ID() AND ATTR_NAME = 'os_user'",
+      )) as any;
+      expect(rows).toEqual([{ v: me }]);
+    } finally {
+      await conn.end();
+    }
+  });
+
   test('the upstream refusing the mapped credentials: its 1045 reaches the client', async () => {
     await expect(mysql2.createConnection({ socketPath, user: 'wrongpw' })).rejects.toMatchObject({ errno: 1045, sqlState: '28000' });
   });
@@ -219,7 +239,7 @@ describe('upstream failures reach the client as MySQL errors, and the proxy serv
   // 1429 (MySQL's "Unable to connect to foreign data source") around the client library's 2003 or
   // 2026 text: libmariadb, the mariadb CLI's library, reads a 2003 from a server as a malformed packet.
   test('upstream down: 1429 with the 2003 text, as mysql2 and the real mariadb CLI show it', async () => {
-    const closedPort = db.port! + 1;
+    const closedPort = await freePort();
     const { socketPath } = await startProxy([relayed(me, 'app', APP_PASSWORD)], upstreamOf({ port: closedPort }));
     const message = `Unable to connect to foreign data source: Can't connect to MySQL server on '127.0.0.1:${closedPort}' (111)`;
     await expect(mysql2.createConnection({ socketPath, user: me })).rejects.toMatchObject({ errno: 1429, sqlState: 'HY000', message });

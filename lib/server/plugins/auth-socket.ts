@@ -2,16 +2,9 @@
 // Unix socket, and that OS user must be the MySQL user or the account's AS string.
 import { CR_ERROR, CR_OK, VioProtocol } from '../../auth/vio';
 import { authenticateSocket } from '../../peer/authenticate';
-import { cachedUserLookup } from '../../peer/user-cache';
+import { passwdLookup } from '../../peer/user-cache';
 import { PASSWORD_USED_NO_MENTION } from '../../protocol/mysql-errors';
 import { ServerAuthPlugin } from '../plugin';
-
-/**
- * How old a passwd answer may be (ours, not MySQL's: it asks NSS every time): a user deleted or
- * renamed stops matching within this. It spares each login NSS's thread-pool hop.
- */
-export const AUTH_SOCKET_PASSWD_MAX_AGE_MS = 1000;
-const lookupUser = cachedUserLookup({ maxAgeMs: AUTH_SOCKET_PASSWD_MAX_AGE_MS });
 
 /** auth_socket (plugin/auth/auth_socket.cc), its steps numbered as there. */
 export const authSocketPlugin: ServerAuthPlugin = {
@@ -36,8 +29,8 @@ export const authSocketPlugin: ServerAuthPlugin = {
       info.refusalReason = 'not-unix-socket';
       return CR_ERROR;
     }
-    // 4.-7. SO_PEERCRED, getpwuid_r, external_user, byte-exact name match.
-    const result = await authenticateSocket(vio.socket, { user: userName, authenticationString: info.authString }, { lookupUser });
+    // 4.-7. SO_PEERCRED, getpwuid_r (answers at most PASSWD_MAX_AGE_MS old), external_user, byte-exact name match.
+    const result = await authenticateSocket(vio.socket, { user: userName, authenticationString: info.authString }, { lookupUser: passwdLookup });
     if (result.osUser !== undefined) info.externalUser = result.osUser;
     if (!result.ok) {
       info.refusalReason = result.reason;
