@@ -10,14 +10,14 @@ import { codedError, errorCode } from '../errors';
 import { encodePacket } from '../protocol/framing';
 import { changeUserAsResponse, parseChangeUser } from '../protocol/change-user';
 import { Command } from '../protocol/constants';
-import { badHandshake, mysqlError, notSupportedYet } from '../protocol/mysql-errors';
+import { badHandshake, mysqlError } from '../protocol/mysql-errors';
 import { buildErr, buildOk, ErrPacket } from '../protocol/responses';
 import { PacketHead, PacketPump, Verdict } from '../transport/relay';
 import { PacketChannel } from '../transport/packet-channel';
 import type { AuthenticatedConnection } from '../server/connection';
 import { reauthenticate } from '../server/handshake';
 import { ResolvedOptions } from '../server/options';
-import { admissionRefused, HandshakeError, Refusal } from '../server/refusal';
+import { HandshakeError, Refusal, refusal } from '../server/refusal';
 import { ResponseTracker } from './response-tracker';
 import { openUpstream, upstreamCredentials, UpstreamOptions } from './upstream';
 
@@ -224,8 +224,7 @@ export class RelaySession {
       return this.refused(error.error(attempt));
     }
     if (credentials === null) {
-      const err = notSupportedYet('COM_CHANGE_USER to an account this proxy serves itself');
-      return this.refused(admissionRefused('change-user-to-local-account', 'ERR_UPSTREAM_REFUSED', err).error(attempt));
+      return this.refused(refusal('change-user-to-local-account', undefined, 'COM_CHANGE_USER to an account this proxy serves itself').error(attempt));
     }
     let upstream: ClientConnection;
     try {

@@ -11,10 +11,9 @@ import { codedError, errorCode } from '../errors';
 import { passwdLookup } from '../peer/user-cache';
 import { Capability } from '../protocol/constants';
 import { mysqlError } from '../protocol/mysql-errors';
-import { ErrPacket } from '../protocol/responses';
 import { Account } from '../server/catalog/accounts';
 import type { AuthenticatedConnection } from '../server/connection';
-import { admissionRefused, HandshakeErrorCode, Refusal } from '../server/refusal';
+import { Refusal, refusal, upstreamRefused } from '../server/refusal';
 
 export interface UpstreamOptions {
   /** The upstream's Unix socket; or host and port for TCP. */
@@ -77,7 +76,7 @@ export function upstreamCredentials(account: Account): UpstreamCredentials | nul
   const { upstream_user: user, upstream_password: password = '' } = attributes;
   if (typeof user !== 'string' || typeof password !== 'string') {
     const why = `the upstream_user and upstream_password attributes of '${account.user}'@'${account.host}' must be strings`;
-    throw refused('upstream-credentials-invalid', 'ERR_UPSTREAM_REFUSED', mysqlError('ER_CONNECT_TO_FOREIGN_DATA_SOURCE', why), codedError('ERR_UPSTREAM_CREDENTIALS', why));
+    throw refusal('upstream-credentials-invalid', codedError('ERR_UPSTREAM_CREDENTIALS', why), why);
   }
   return { user, password };
 }
@@ -116,30 +115,21 @@ async function connectAttributes(connection: AuthenticatedConnection): Promise<R
   return attributes;
 }
 
-// A client library's error, as a server may send it (see ER_CONNECT_TO_FOREIGN_DATA_SOURCE).
-const foreign = (clientError: ErrPacket): ErrPacket => mysqlError('ER_CONNECT_TO_FOREIGN_DATA_SOURCE', clientError.message);
-
-const refused = (reason: string, code: HandshakeErrorCode, err: ErrPacket, cause: unknown) => admissionRefused(reason, code, err, cause);
-
-/** A connect() failure as the ERR the local client gets in place of its OK. */
+/** A connect() failure as the refusal the local client gets in place of its OK. */
 function upstreamRefusal(error: unknown, options: UpstreamOptions): Refusal {
   const code = errorCode(error) ?? '';
-  const { errno, sqlState, message } = error as { errno?: number; sqlState?: string | null; message?: string };
-  if (code === 'ERR_SERVER_ERROR' && typeof errno === 'number') {
-    return refused('upstream-refused', 'ERR_UPSTREAM_REFUSED', { errno, sqlState: sqlState ?? 'HY000', message: message ?? '' }, error);
-  }
-  if (code === 'ERR_SSL_CONNECTION') {
-    return refused('upstream-tls', 'ERR_SSL_CONNECTION', foreign(mysqlError('CR_SSL_CONNECTION_ERROR', (message ?? '').replace(/^SSL connection error: /, ''))), error);
-  }
+  const { errno, sqlState, message = code } = error as { errno?: number; sqlState?: string | null; message?: string };
+  if (code === 'ERR_SERVER_ERROR' && typeof errno === 'number') return upstreamRefused({ errno, sqlState: sqlState ?? 'HY000', message }, error);
+  // The client library's 2003 and 2026 texts, inside the server error a client can read (1429).
+  if (code === 'ERR_SSL_CONNECTION') return refusal('upstream-tls', error, message);
   // The system error number, as libmysql prints it: (111) refused, (110) timed out, (2) no socket file.
   const timedOut = code === 'ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT';
   const number = timedOut ? os.constants.errno.ETIMEDOUT : (os.constants.errno as Record<string, number>)[code];
   if (number !== undefined || code === 'ERR_SERVER_LOST') {
-    return refused('upstream-unreachable', 'ERR_UPSTREAM_UNREACHABLE', foreign(mysqlError('CR_CONN_HOST_ERROR', describe(options), String(number ?? 0))), error);
+    return refusal('upstream-unreachable', error, mysqlError('CR_CONN_HOST_ERROR', describe(options), String(number ?? 0)).message);
   }
   // A client-side failure of the upstream's login (a plugin we lack or refuse, a malformed packet).
-  const err = mysqlError('ER_CONNECT_TO_FOREIGN_DATA_SOURCE', `${describe(options)}: ${message ?? code}`);
-  return refused('upstream-failed', 'ERR_UPSTREAM_REFUSED', err, error);
+  return refusal('upstream-failed', error, `${describe(options)}: ${message}`);
 }
 
 /**
@@ -185,7 +175,7 @@ export async function openUpstream(
   if (missing !== 0) {
     upstream.socket.destroy();
     const what = `relaying capability flags 0x${missing.toString(16)} to an upstream without them`;
-    throw refused('upstream-capabilities', 'ERR_UPSTREAM_REFUSED', mysqlError('ER_NOT_SUPPORTED_YET', what), codedError('ERR_UPSTREAM_CAPABILITIES', what));
+    throw refusal('upstream-capabilities', codedError('ERR_UPSTREAM_CAPABILITIES', what), what);
   }
   return upstream;
 }

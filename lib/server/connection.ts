@@ -43,7 +43,7 @@ export interface Admission {
 /**
  * Runs after the account's plugin accepted, before the OK. Resolving with null serves the session
  * locally; with an Admission, hands it over. A rejection with a Refusal (see refusal.ts's
- * `admissionRefused`) answers the login with that ERR; any other rejection with 1043.
+ * `refusal()` and `upstreamRefused()`) answers the login with that ERR; any other rejection with 1043.
  */
 export type AdmitHook = (connection: AuthenticatedConnection, context: AdmissionContext) => Promise<Admission | null>;
 

@@ -23,6 +23,14 @@ export const REFUSALS = {
   'bad-sequence': 'ER_HANDSHAKE_ERROR',
   'tls-not-offered': 'ER_HANDSHAKE_ERROR',
   'admission-failed': 'ER_HANDSHAKE_ERROR',
+  // A proxy's admission (lib/proxy): the upstream could not be reached, spoke TLS wrong, failed
+  // its login on our side, or cannot relay the session; the account's credentials are malformed.
+  'upstream-unreachable': 'ER_CONNECT_TO_FOREIGN_DATA_SOURCE',
+  'upstream-tls': 'ER_CONNECT_TO_FOREIGN_DATA_SOURCE',
+  'upstream-failed': 'ER_CONNECT_TO_FOREIGN_DATA_SOURCE',
+  'upstream-credentials-invalid': 'ER_CONNECT_TO_FOREIGN_DATA_SOURCE',
+  'upstream-capabilities': 'ER_NOT_SUPPORTED_YET',
+  'change-user-to-local-account': 'ER_NOT_SUPPORTED_YET',
   'client-lacks-plugin-auth': 'ER_NOT_SUPPORTED_AUTH_MODE',
   'client-cannot-switch-plugin': 'ER_NOT_SUPPORTED_AUTH_MODE',
   'plugin-not-loaded': 'ER_PLUGIN_IS_NOT_LOADED',
@@ -54,10 +62,11 @@ export type HandshakeErrorCode =
   | 'ERR_CONNECTION_CLOSED'
   | 'ERR_TOO_MANY_CONNECTIONS'
   | 'ERR_OUT_OF_RESOURCES'
-  // A proxy's admission: the upstream could not be reached, refused the login, or failed TLS.
+  | 'ERR_SSL_CONNECTION'
+  // A proxy's admission: the upstream could not be reached or used, or refused the login itself.
   | 'ERR_UPSTREAM_UNREACHABLE'
   | 'ERR_UPSTREAM_REFUSED'
-  | 'ERR_SSL_CONNECTION';
+  | 'ERR_NOT_SUPPORTED_YET';
 
 /** What the server knew of a login when it decided on it: the error log's line. */
 export interface LoginAttempt {
@@ -109,9 +118,9 @@ export class Refusal {
   }
 }
 
-/** An admission hook's refusal (a proxy's upstream failure): any ERR, reported under `code`. */
-export function admissionRefused(reason: string, code: HandshakeErrorCode, err: ErrPacket, cause?: unknown): Refusal {
-  return new Refusal(reason, code, err, cause);
+/** The upstream's own refusal of a proxy's login, its ERR passed on as the upstream sent it. */
+export function upstreamRefused(err: ErrPacket, cause?: unknown): Refusal {
+  return new Refusal('upstream-refused', 'ERR_UPSTREAM_REFUSED', err, cause);
 }
 
 /** A refusal whose error the reason alone decides; `args` fill the error's message. */
