@@ -49,8 +49,11 @@ export const Command = {
   CHANGE_USER: 0x11,
   STMT_PREPARE: 0x16,
   STMT_EXECUTE: 0x17,
+  STMT_SEND_LONG_DATA: 0x18,
   STMT_CLOSE: 0x19,
+  STMT_RESET: 0x1a,
   SET_OPTION: 0x1b,
+  STMT_FETCH: 0x1c,
   RESET_CONNECTION: 0x1f,
 } as const;
 

@@ -3,6 +3,7 @@
 // status flags that end a response (include/mysql_com.h), and a bounds-checked reader of a
 // packet's first bytes. Split from response-tracker.ts, which holds the state machine.
 import { codedError } from '../errors';
+import { Command } from '../protocol/constants';
 
 /** MySQL's CLIENT_OPTIONAL_RESULTSET_METADATA (8.0.3+): a byte after each column count says whether definitions follow. */
 export const OPTIONAL_RESULTSET_METADATA = 1 << 25;
@@ -17,11 +18,6 @@ export const MariadbCapability = {
   /** A byte after each column count says whether definitions follow (0: the client's cached ones). */
   CACHE_METADATA: 1 << 4,
 } as const;
-
-// include/my_command.h; those not in protocol/constants.ts.
-const COM_STMT_SEND_LONG_DATA = 0x18;
-const COM_STMT_RESET = 0x1a;
-const COM_STMT_FETCH = 0x1c;
 
 // Server status flags that shape a response (include/mysql_com.h).
 export const MORE_RESULTS_EXISTS = 0x0008;
@@ -112,37 +108,37 @@ export class Head {
 export function responseTo(head: Buffer, payloadLength: number): Pending | null | undefined {
   const text = (first: Expect): Pending => ({ first, binary: false, cursor: false, fetch: false });
   switch (head[0]) {
-    case 0x01: // COM_QUIT: the server closes
-    case 0x19: // COM_STMT_CLOSE
-    case COM_STMT_SEND_LONG_DATA: // errors wait for the COM_STMT_EXECUTE
+    case Command.QUIT: // the server closes
+    case Command.STMT_CLOSE:
+    case Command.STMT_SEND_LONG_DATA: // errors wait for the COM_STMT_EXECUTE
       return null;
-    case 0x02: // COM_INIT_DB
-    case 0x05: // COM_CREATE_DB
-    case 0x06: // COM_DROP_DB
-    case 0x07: // COM_REFRESH
-    case 0x08: // COM_SHUTDOWN
-    case 0x0c: // COM_PROCESS_KILL
-    case 0x0d: // COM_DEBUG: my_eof() too
-    case 0x0e: // COM_PING
-    case COM_STMT_RESET:
-    case 0x1b: // COM_SET_OPTION: my_eof(), so an EOF (0xfe-headed OK under DEPRECATE_EOF)
-    case 0x1f: // COM_RESET_CONNECTION
+    case Command.INIT_DB:
+    case Command.CREATE_DB:
+    case Command.DROP_DB:
+    case Command.REFRESH:
+    case Command.SHUTDOWN:
+    case Command.PROCESS_KILL:
+    case Command.DEBUG: // my_eof() too
+    case Command.PING:
+    case Command.STMT_RESET:
+    case Command.SET_OPTION: // my_eof(), so an EOF (0xfe-headed OK under DEPRECATE_EOF)
+    case Command.RESET_CONNECTION:
       return text('status');
-    case 0x09: // COM_STATISTICS: one string<EOF>
+    case Command.STATISTICS: // one string<EOF>
       return text('any');
-    case 0x03: // COM_QUERY
-    case 0x0a: // COM_PROCESS_INFO: SHOW PROCESSLIST's result set
+    case Command.QUERY:
+    case Command.PROCESS_INFO: // SHOW PROCESSLIST's result set
       return text('response');
-    case 0x04: // COM_FIELD_LIST
+    case Command.FIELD_LIST:
       return text('fieldList');
-    case 0x16: // COM_STMT_PREPARE
+    case Command.STMT_PREPARE:
       return text('prepareOk');
-    case 0x17: {
-      // COM_STMT_EXECUTE: the flags byte follows the statement id; servers test only READ_ONLY.
+    case Command.STMT_EXECUTE: {
+      // The flags byte follows the statement id; servers test only READ_ONLY.
       const cursor = payloadLength > 5 && head.length > 5 && (head[5] & CURSOR_TYPE_READ_ONLY) !== 0;
       return { first: 'response', binary: true, cursor, fetch: false };
     }
-    case COM_STMT_FETCH:
+    case Command.STMT_FETCH:
       return { first: 'rows', binary: true, cursor: false, fetch: true };
     default:
       // COM_CHANGE_USER, replication, clone, COM_SLEEP/CONNECT/TIME/DELAYED_INSERT/CONNECT_OUT/DAEMON,
