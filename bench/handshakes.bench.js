@@ -1,6 +1,7 @@
 'use strict';
 // Handshakes per second over a Unix socket (connect, authenticate with auth_socket / unix_socket,
-// COM_QUIT): our server against a private MariaDB 10.11, same client (the mariadb npm connector),
+// COM_QUIT), the Node-client leg: our server against a private MariaDB 10.11, same client (the
+// mariadb npm connector, in this process; handshakes-c.bench.js takes Node out of the client side),
 // same run, sequential and 16 in flight. Our server runs in a child process so the event-loop delay
 // it reports (p99, perf_hooks.monitorEventLoopDelay) is the server's alone, not the client's.
 // Run after `npm run build`: node bench/handshakes.bench.js
@@ -133,7 +134,8 @@ async function main() {
       rows.push({ inFlight, oursPerSecond, theirsPerSecond, p99Ms });
     }
 
-    console.log(`handshakes/s: connect + auth_socket + quit over a Unix socket, mariadb connector, ${LEG_MS / 1000} s per leg`);
+    console.log(`Node client (mariadb connector): handshakes/s, connect + auth_socket + quit over a Unix socket, ${LEG_MS / 1000} s per leg`);
+    console.log('  (the client shares the machine with the servers unpinned; bench/handshakes-c.bench.js measures with a C client)');
     console.log('in flight  ours/s    MariaDB/s  ours/MariaDB  our event-loop p99');
     for (const { inFlight, oursPerSecond, theirsPerSecond, p99Ms } of rows) {
       console.log(

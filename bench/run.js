@@ -4,7 +4,7 @@
 const { execFileSync } = require('child_process');
 const path = require('path');
 
-for (const bench of ['peercred.bench.js', 'handshakes.bench.js', 'proxy.bench.js']) {
+for (const bench of ['peercred.bench.js', 'handshakes.bench.js', 'handshakes-c.bench.js', 'proxy.bench.js']) {
   console.log(`\n== ${bench}`);
   execFileSync(process.execPath, [path.join(__dirname, bench)], { stdio: 'inherit' });
 }
