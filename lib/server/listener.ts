@@ -32,7 +32,6 @@ export interface AuthServer extends net.Server {
 export function createServer(options: ServerOptions): AuthServer {
   const resolved = resolveOptions(options);
   const slots = new ConnectionSlots(resolved.maxConnections);
-  let sessions = 0;
   // Counts by the server's own events; `status.watch(server, ...)` follows its creation below.
   const status = new ServerStatus();
   const environment = (connection: AuthenticatedConnection): SessionEnvironment => ({
@@ -58,8 +57,6 @@ export function createServer(options: ServerOptions): AuthServer {
         server.emit('login', authenticated);
         if (admission !== null) return admission.serve(session, authenticated);
         if (server.listenerCount('session') > 0) return void server.emit('session', session, authenticated);
-        sessions++;
-        session.once('close', () => sessions--);
         serveSession(session, authenticated, resolved.serverVersion, environment(authenticated));
       },
       (error: HandshakeError) => server.emit('refuse', error, socket),
