@@ -12,17 +12,4 @@ command -v cc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 command -v mariadbd >/dev/null 2>&1 || need+=(mariadb-server)
 command -v mariadb >/dev/null 2>&1 || need+=(mariadb-client)
 command -v taskset >/dev/null 2>&1 || need+=(util-linux)
-[ ${#need[@]} -eq 0 ] && exit 0
-
-if [ "$(id -u)" != 0 ]; then
-  echo "*** the benches need: apt-get install -y ${need[*]} (as root) ***" >&2
-  exit 0
-fi
-# Keep dpkg from starting the packaged service: the benches run their own private instances.
-own_policy=
-if [ ! -e /usr/sbin/policy-rc.d ]; then
-  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && own_policy=1
-fi
-trap '[ -z "$own_policy" ] || rm -f /usr/sbin/policy-rc.d' EXIT
-apt-get update
-DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need[@]}"
+exec bash "$(dirname "$0")/apt-install.sh" benches ${need[@]+"${need[@]}"}
