@@ -1,43 +1,16 @@
 // The statements' privileges and grants, through a real connector: an account without
 // privileges is refused with MySQL's 1227; GRANT, REVOKE and SHOW GRANTS move and show them.
-import path from 'path';
+import type { Connection } from 'mariadb';
 
-import mariadb, { Connection } from 'mariadb';
+import { me, startStatementServer, StatementServer } from '../helpers/statement-server';
 
-import { Accounts } from '../../lib/server/catalog/accounts';
-import { createServer, AuthServer } from '../../lib/server/listener';
-import { lookupUserSync } from '../../lib/peer/users';
-import { close, listen, tempDir, TempDir } from '../helpers/sockets';
-
-const me = lookupUserSync(process.getuid!())!.name;
-
-let dir: TempDir;
-let server: AuthServer;
-let socketPath: string;
+let statements: StatementServer;
+const as = <T>(user: string, work: (connection: Connection) => Promise<T>) => statements.as(user, work);
 
 beforeAll(async () => {
-  dir = tempDir();
-  socketPath = path.join(dir.path, 'statements.sock');
-  const accounts = new Accounts();
-  accounts.create({ user: me, host: 'localhost', plugin: 'auth_socket', privileges: ['ALL'], grantOption: true });
-  // The same OS user, as an account without privileges (auth_socket's AS string).
-  accounts.create({ user: 'plain', host: 'localhost', plugin: 'auth_socket', authenticationString: me });
-  server = createServer({ accounts });
-  await listen(server, socketPath);
+  statements = await startStatementServer();
 });
-afterAll(async () => {
-  await close(server);
-  dir.remove();
-});
-
-async function as<T>(user: string, work: (connection: Connection) => Promise<T>): Promise<T> {
-  const connection = await mariadb.createConnection({ socketPath, user });
-  try {
-    return await work(connection);
-  } finally {
-    await connection.end();
-  }
-}
+afterAll(() => statements.stop());
 
 const denied = (privilege: string) => ({
   errno: 1227,

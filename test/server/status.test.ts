@@ -2,46 +2,23 @@
 // (a refused login is an aborted connect, every statement a question), the event loop's delay and
 // the RSS; LIKE filters as in SHOW VARIABLES; FLUSH STATUS needs RELOAD (here: ALL).
 import net from 'net';
-import path from 'path';
 
-import mariadb, { Connection } from 'mariadb';
+import type { Connection } from 'mariadb';
 
-import { Accounts } from '../../lib/server/catalog/accounts';
-import { createServer, AuthServer } from '../../lib/server/listener';
-import { lookupUserSync } from '../../lib/peer/users';
-import { close, listen, tempDir, TempDir } from '../helpers/sockets';
+import { me, startStatementServer, StatementServer } from '../helpers/statement-server';
 
-const me = lookupUserSync(process.getuid!())!.name;
-
-let dir: TempDir;
-let server: AuthServer;
+let statements: StatementServer;
 let socketPath: string;
+const as = <T>(user: string, work: (connection: Connection) => Promise<T>) => statements.as(user, work);
 
 beforeAll(async () => {
-  dir = tempDir();
-  socketPath = path.join(dir.path, 'status.sock');
-  const accounts = new Accounts();
-  accounts.create({ user: me, host: 'localhost', plugin: 'auth_socket', privileges: ['ALL'], grantOption: true });
-  // The same OS user, as an account without privileges (auth_socket's AS string).
-  accounts.create({ user: 'plain', host: 'localhost', plugin: 'auth_socket', authenticationString: me });
-  // An account whose OS user is nobody running the tests: its login is refused.
-  accounts.create({ user: 'elsewhere', host: 'localhost', plugin: 'auth_socket', authenticationString: 'no-such-os-user-here' });
-  server = createServer({ accounts });
-  await listen(server, socketPath);
+  statements = await startStatementServer([
+    // An account whose OS user is nobody running the tests: its login is refused.
+    { user: 'elsewhere', host: 'localhost', plugin: 'auth_socket', authenticationString: 'no-such-os-user-here' },
+  ]);
+  socketPath = statements.socketPath;
 });
-afterAll(async () => {
-  await close(server);
-  dir.remove();
-});
-
-async function as<T>(user: string, work: (connection: Connection) => Promise<T>): Promise<T> {
-  const connection = await mariadb.createConnection({ socketPath, user });
-  try {
-    return await work(connection);
-  } finally {
-    await connection.end();
-  }
-}
+afterAll(() => statements.stop());
 
 async function status(c: Connection, sql = 'SHOW GLOBAL STATUS'): Promise<Record<string, number>> {
   const rows: Array<{ Variable_name: string; Value: string }> = await c.query(sql);
