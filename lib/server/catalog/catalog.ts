@@ -1,11 +1,36 @@
 // The catalog: accounts and plugins, the only mutable server state (sql/auth/sql_auth_cache.cc's
 // role), with the datadir that keeps it. Every change runs alone, is applied in memory and made
 // durable before it is acknowledged; a change that cannot be made durable is undone and fails.
-import { Datadir, CatalogState } from '../datadir/datadir';
+// With several server processes (serve --workers) each has a copy, kept equal by its store.
+import type { AccountRow, CatalogState } from '../datadir/datadir';
 import { PluginRow } from './plugins';
 import { sqlError } from '../sql-error';
 import { Accounts } from './accounts';
 import { ServerPlugins } from './plugins';
+
+/**
+ * Where changes are made durable: the Datadir itself in a server of one process; in a worker,
+ * the primary process that owns the datadir and hands the new state to every other worker.
+ */
+export interface CatalogStore {
+  readonly dir: string;
+  save(state: CatalogState): Promise<void>;
+  /** Keeps every other process from changing the catalog until the release it resolves with is called. */
+  acquire?(): Promise<() => void>;
+}
+
+/** Accounts from stored rows; throws at the first row that does not load, naming it. */
+export function accountsFromRows(rows: readonly AccountRow[]): Accounts {
+  const accounts = new Accounts();
+  rows.forEach((row, i) => {
+    try {
+      accounts.create(row);
+    } catch (error) {
+      throw new Error(`account row ${i}: ${(error as Error).message}`);
+    }
+  });
+  return accounts;
+}
 
 export class Catalog {
   private queue: Promise<unknown> = Promise.resolve();
@@ -13,10 +38,15 @@ export class Catalog {
   constructor(
     readonly accounts: Accounts,
     readonly plugins: ServerPlugins,
-    private readonly datadir: Datadir | null,
+    private readonly store: CatalogStore | null,
     /** Installed rows whose library did not load at start: kept, as MySQL keeps its mysql.plugin rows. */
     private readonly unloadable: PluginRow[] = [],
   ) {}
+
+  /** The datadir that keeps it; null for a catalog kept in memory only. */
+  get dir(): string | null {
+    return this.store?.dir ?? null;
+  }
 
   /** What the datadir stores. */
   state(): CatalogState {
@@ -35,6 +65,30 @@ export class Catalog {
     return at >= 0;
   }
 
+  /**
+   * Takes a state another process made durable, between this process's own changes: the
+   * accounts as they are there, and its installed plugins loaded or unloaded here too (one
+   * whose library does not load here is kept as a row, as at a start).
+   */
+  adopt(state: CatalogState, onUnloadable: (row: PluginRow, error: Error) => void): void {
+    this.accounts.restore(accountsFromRows(state.accounts).list());
+    const wanted = new Set(state.plugins.map((row) => row.name.toLowerCase()));
+    for (const row of this.plugins.installedRows()) {
+      if (!wanted.has(row.name.toLowerCase())) this.plugins.uninstall(row.name);
+    }
+    const unloadable: PluginRow[] = [];
+    for (const row of state.plugins) {
+      if (this.plugins.get(row.name) !== undefined) continue;
+      try {
+        this.plugins.install(row.name, row.library);
+      } catch (error) {
+        unloadable.push(row);
+        onUnloadable(row, error as Error);
+      }
+    }
+    this.unloadable.splice(0, this.unloadable.length, ...unloadable);
+  }
+
   /** Resolves once every change asked for so far is written (or failed). */
   idle(): Promise<void> {
     return this.queue.then(() => undefined);
@@ -46,34 +100,43 @@ export class Catalog {
    */
   change<T>(apply: () => T): Promise<T> {
     const run = this.queue.then(async () => {
-      const accounts = this.accounts.list();
-      const plugins = this.plugins.list();
-      const unloadable = [...this.unloadable];
-      const undo = () => {
-        this.accounts.restore(accounts);
-        this.plugins.restore(plugins);
-        this.unloadable.splice(0, this.unloadable.length, ...unloadable);
-      };
-      let result: T;
+      const release = await this.store?.acquire?.();
       try {
-        result = apply();
-      } catch (error) {
-        undo();
-        throw error;
+        return await this.applyDurably(apply);
+      } finally {
+        release?.();
       }
-      if (this.datadir === null) return result;
-      try {
-        await this.datadir.save(this.state());
-      } catch (error) {
-        // Before the rename the old state stands, so memory goes back to it; after it the new
-        // state is the file's, and memory keeps it, though its durability is not proven.
-        if ((error as NodeJS.ErrnoException).code !== 'ERR_DATADIR_SYNC') undo();
-        throw sqlError('ER_ERROR_ON_WRITE', this.datadir.dir, (error as NodeJS.ErrnoException).code ?? String(error));
-      }
-      return result;
     });
     // The next change waits for this one, whatever its outcome.
     this.queue = run.catch(() => {});
     return run;
+  }
+
+  private async applyDurably<T>(apply: () => T): Promise<T> {
+    const accounts = this.accounts.list();
+    const plugins = this.plugins.list();
+    const unloadable = [...this.unloadable];
+    const undo = () => {
+      this.accounts.restore(accounts);
+      this.plugins.restore(plugins);
+      this.unloadable.splice(0, this.unloadable.length, ...unloadable);
+    };
+    let result: T;
+    try {
+      result = apply();
+    } catch (error) {
+      undo();
+      throw error;
+    }
+    if (this.store === null) return result;
+    try {
+      await this.store.save(this.state());
+    } catch (error) {
+      // Before the rename the old state stands, so memory goes back to it; after it the new
+      // state is the file's, and memory keeps it, though its durability is not proven.
+      if ((error as NodeJS.ErrnoException).code !== 'ERR_DATADIR_SYNC') undo();
+      throw sqlError('ER_ERROR_ON_WRITE', this.store.dir, (error as NodeJS.ErrnoException).code ?? String(error));
+    }
+    return result;
   }
 }
