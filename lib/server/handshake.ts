@@ -15,6 +15,7 @@ import { buildOk } from '../protocol/responses';
 import { PacketChannel } from '../transport/packet-channel';
 import { Account } from './catalog/accounts';
 import { Admission, AdmissionContext, AuthenticatedConnection } from './connection';
+import { nextConnectionId } from './connection-ids';
 import { GREETING_PLUGIN, HandshakeVio } from './handshake-vio';
 import { resolveOptions, ResolvedOptions, ServerOptions } from './options';
 import { ServerAuthInfo } from './plugin';
@@ -26,8 +27,6 @@ import { acceptTls, releaseTls } from './tls';
 const UTF8MB4_GENERAL_CI = 45;
 const SCRAMBLE_LENGTH = 20;
 
-
-let lastConnectionId = 0;
 // Why a handshake's signal aborts when it ends well: one shared error, not one (and a stack) per login.
 const HANDSHAKE_OVER = codedError('ERR_HANDSHAKE_OVER', 'the handshake is over');
 // The greeting's scramble of each connection: COM_CHANGE_USER's proofs are made with it.
@@ -275,7 +274,7 @@ export async function acceptWith(
 ): Promise<{ connection: AuthenticatedConnection; channel: PacketChannel; admission: Admission | null; socket: net.Socket }> {
   // Without a listener a reset by the peer would crash the process; the handshake sees the close.
   socket.on('error', ignoreError);
-  const connectionId = (lastConnectionId = (lastConnectionId % 0xffffffff) + 1);
+  const connectionId = nextConnectionId();
   const clientHost = clientHostOf(socket);
   if (clientHost === null) {
     socket.destroy();
