@@ -11,6 +11,8 @@ import { getPeerCredentials } from '../peer/credentials';
 import { lookupUser } from '../peer/users';
 import { isHelpRequest, parseServeArgs, SERVE_USAGE } from '../config/serve-options';
 import { claimSocketPath, RunningServer, startServe } from './serve';
+import { openErrorLog } from './error-log';
+import { isWorker, runWorker, startPrimary } from './workers';
 
 const DEFAULT_DEMO_SOCKET = path.join(os.tmpdir(), 'auth-socket-demo.sock');
 
@@ -62,9 +64,10 @@ function demo(args: string[]): void {
 
 function serve(args: string[]): void {
   const options = parseServeArgs(args);
+  if (isWorker()) return runWorker(options, openErrorLog(options.logError, options.logFormat));
   // Signals are taken from the start: one that comes while the server starts stops it once it
   // is up, and a second one during the shutdown's grace does not kill it half-way.
-  let running: RunningServer | null = null;
+  let running: Pick<RunningServer, 'datadir' | 'stop'> | null = null;
   let stopRequested = false;
   const onSignal = () => {
     stopRequested = true;
@@ -72,7 +75,8 @@ function serve(args: string[]): void {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  startServe(options).then(
+  const log = openErrorLog(options.logError, options.logFormat);
+  (options.workers > 1 ? startPrimary(options, log) : startServe(options, log)).then(
     (started) => {
       running = started;
       const where = options.port === null ? '' : ` and ${options.bindAddress}:${options.port}`;

@@ -12,7 +12,7 @@ import { parseAccountSpec, ServeOptions } from '../config/serve-options';
 import { codedError } from '../errors';
 import { lookupUserSync } from '../peer/users';
 import { Accounts } from '../server/catalog/accounts';
-import { Catalog } from '../server/catalog/catalog';
+import { accountsFromRows, Catalog, CatalogStore } from '../server/catalog/catalog';
 import { PluginRow, ServerPlugins } from '../server/catalog/plugins';
 import { CatalogState, corruptState, Datadir } from '../server/datadir/datadir';
 import { DEFAULT_BACKLOG } from '../server/limits';
@@ -80,9 +80,12 @@ export async function claimSocketPath(socketPath: string): Promise<void> {
   fs.unlinkSync(socketPath);
 }
 
-// The catalog from the datadir's state, or, on a first start, the one an operator begins with:
-// auth_socket installed and root@localhost (and the server's own OS user) administering.
-function catalogOf(datadir: Datadir, state: CatalogState | null, options: ServeOptions, log: ErrorLog): { catalog: Catalog; first: boolean } {
+/**
+ * The catalog from the datadir's state, or, on a first start, the one an operator begins with:
+ * auth_socket installed and root@localhost (and the server's own OS user) administering. An
+ * account row that does not load throws (the start's caller says whose state it was).
+ */
+export function catalogOf(store: CatalogStore, state: CatalogState | null, options: ServeOptions, log: Pick<ErrorLog, 'note'>): { catalog: Catalog; first: boolean } {
   const plugins = new ServerPlugins(options.pluginDir, [mysqlNativePasswordPlugin, cachingSha2PasswordPlugin]);
   // As mysqld: a plugin that cannot be loaded is logged, and the server runs on without it; an
   // installed one keeps its row.
@@ -102,20 +105,12 @@ function catalogOf(datadir: Datadir, state: CatalogState | null, options: ServeO
       log.note(`plugin-load-add=${entry} was not loaded: ${(error as Error).message}`);
     }
   }
-  const accounts = new Accounts();
+  const accounts = state === null ? new Accounts() : accountsFromRows(state.accounts);
   if (state === null) {
     const admins = new Set(['root', lookupUserSync(process.getuid?.() ?? 0)?.name].filter((name): name is string => typeof name === 'string'));
     for (const user of admins) accounts.create({ user, host: 'localhost', plugin: 'auth_socket', privileges: ['ALL'], grantOption: true });
-  } else {
-    state.accounts.forEach((row, i) => {
-      try {
-        accounts.create(row);
-      } catch (error) {
-        throw corruptState(datadir, `account row ${i}: ${(error as Error).message}`);
-      }
-    });
   }
-  return { catalog: new Catalog(accounts, plugins, datadir, unloadable), first: state === null };
+  return { catalog: new Catalog(accounts, plugins, store, unloadable), first: state === null };
 }
 
 // A PEM file the upstream's TLS needs: read once at start, so a missing one stops the start.
@@ -148,15 +143,27 @@ export function upstreamOptions(options: ServeOptions): UpstreamOptions | null {
   };
 }
 
-/** Opens the datadir, builds the server from `options` and starts listening; resolves once it does. */
-export async function startServe(options: ServeOptions, log: ErrorLog = openErrorLog(options.logError, options.logFormat)): Promise<RunningServer> {
+/** The first half of a start: the options checked, the socket path claimed, the datadir opened and locked, the catalog durable. */
+export interface OpenedCatalog {
+  datadir: Datadir;
+  catalog: Catalog;
+  upstream: UpstreamOptions | null;
+}
+
+/** Opens the datadir and loads (or, on a first start, sets up) the catalog; nothing listens yet. */
+export async function openCatalog(options: ServeOptions, log: ErrorLog): Promise<OpenedCatalog> {
   const upstream = upstreamOptions(options);
   // The socket path first: a start refused there must not set up a datadir either.
   await claimSocketPath(options.socketPath);
   const { datadir, state } = await Datadir.open(options.datadir ?? defaultDatadir());
-  const listeners: net.Server[] = [];
   try {
-    const { catalog, first } = catalogOf(datadir, state, options, log);
+    let loaded: ReturnType<typeof catalogOf>;
+    try {
+      loaded = catalogOf(datadir, state, options, log);
+    } catch (error) {
+      throw corruptState(datadir, (error as Error).message);
+    }
+    const { catalog, first } = loaded;
     // Installed rows and first-start accounts are durable before anyone can log in.
     for (const spec of options.accounts) {
       const account = parseAccountSpec(spec);
@@ -166,17 +173,36 @@ export async function startServe(options: ServeOptions, log: ErrorLog = openErro
       await catalog.change(() => undefined);
       log.note(`first start: datadir ${datadir.dir} set up; auth_socket installed; ${catalog.accounts.list().map((a) => `'${a.user}'@'${a.host}'`).join(', ')} IDENTIFIED WITH auth_socket with all privileges`);
     }
+    return { datadir, catalog, upstream };
+  } catch (error) {
+    datadir.close();
+    throw error;
+  }
+}
+
+/** A server on a catalog, listening: one process's whole server, or one worker of several. */
+export interface ServingCatalog {
+  server: AuthServer;
+  listeners: net.Server[];
+  /** Stops accepting, gives sessions SHUTDOWN_GRACE_MS; resolves once every session is gone. */
+  stop(): Promise<void>;
+}
+
+/** The second half of a start: the server on `catalog`, listening on the socket (and port). `onShutdown` hears a SHUTDOWN statement. */
+export async function serveCatalog(options: ServeOptions, catalog: Catalog, upstream: UpstreamOptions | null, log: ErrorLog, onShutdown: () => void): Promise<ServingCatalog> {
+  const listeners: net.Server[] = [];
+  try {
     const server = (upstream === null ? createServer : (serverOptions: ServerOptions) => createProxy({ ...serverOptions, upstream }))({
       accounts: catalog.accounts,
       catalog,
       connectTimeout: options.connectTimeoutSeconds === null ? undefined : options.connectTimeoutSeconds * 1000,
-      maxConnections: options.maxConnections ?? undefined,
+      maxConnections: maxConnectionsPerProcess(options),
       serverVersion: options.serverVersion ?? undefined,
       variables: {
         socket: options.socketPath,
         port: options.port ?? 0,
         bind_address: options.bindAddress,
-        datadir: `${datadir.dir}/`,
+        datadir: `${catalog.dir}/`,
         plugin_dir: options.pluginDir === null ? null : `${path.resolve(options.pluginDir)}/`,
         log_error: options.logError ?? 'stderr',
       },
@@ -207,37 +233,70 @@ export async function startServe(options: ServeOptions, log: ErrorLog = openErro
       sockets.add(socket);
       socket.once('close', () => sockets.delete(socket));
     });
-    let stopping: Promise<void> | null = null;
-    const stop = () => (stopping ??= shutdown(listeners, sockets, catalog, datadir, log));
     server.on('shutdown', (connection) => {
       log.note(`shutdown requested by '${connection.user}'@'${connection.host}'`);
-      void stop();
+      onShutdown();
     });
-    // MySQL's default, PREFERRED, and REQUIRED check no certificate: over a network a man in the
-    // middle could take the upstream password's proof. Said at every start, not refused.
-    if (upstream !== null && upstream.socketPath === undefined && !/^VERIFY_/.test(tlsPlan(upstream).mode)) {
-      log.note(`upstream-ssl-mode ${tlsPlan(upstream).mode} checks no certificate of ${upstream.host}: set VERIFY_IDENTITY (and upstream-ssl-ca) unless the path to it is trusted`);
-    }
-    const relaying = options.upstream === null ? '' : `, relaying accounts with upstream credentials to ${'socketPath' in options.upstream ? options.upstream.socketPath : `${options.upstream.host}:${options.upstream.port}`}`;
-    log.note(`ready: socket ${options.socketPath}${options.port === null ? '' : `, port ${options.bindAddress}:${options.port}`}, datadir ${datadir.dir}${relaying}`);
-    return { server, listeners, datadir, stop };
+    let stopping: Promise<void> | null = null;
+    const stop = () => (stopping ??= closeListeners(listeners, sockets));
+    return { server, listeners, stop };
   } catch (error) {
-    // Nothing of a failed start stays: listeners closed (their socket file with them), lock released.
+    // Nothing of a failed start stays: listeners closed, their socket file with them.
     await Promise.all(listeners.map((listener) => new Promise((resolve) => listener.close(resolve))));
-    datadir.close();
     throw error;
   }
 }
 
-async function shutdown(listeners: net.Server[], sockets: Set<net.Socket>, catalog: Catalog, datadir: Datadir, log: ErrorLog): Promise<void> {
-  log.note('shutting down');
+// max_connections bounds the whole server: workers share it out, never each taking all of it.
+function maxConnectionsPerProcess(options: ServeOptions): number | undefined {
+  if (options.maxConnections === null) return undefined;
+  return Math.max(1, Math.floor(options.maxConnections / options.workers));
+}
+
+/** The ready line every start logs, whatever its number of processes. */
+export function readyNote(options: ServeOptions, datadir: Datadir): string {
+  const relaying = options.upstream === null ? '' : `, relaying accounts with upstream credentials to ${'socketPath' in options.upstream ? options.upstream.socketPath : `${options.upstream.host}:${options.upstream.port}`}`;
+  const workers = options.workers === 1 ? '' : `, ${options.workers} worker processes`;
+  return `ready: socket ${options.socketPath}${options.port === null ? '' : `, port ${options.bindAddress}:${options.port}`}, datadir ${datadir.dir}${relaying}${workers}`;
+}
+
+/** MySQL's default, PREFERRED, and REQUIRED check no certificate: said at every start, not refused. */
+export function noteUnverifiedUpstream(upstream: UpstreamOptions | null, log: ErrorLog): void {
+  // Over a network a man in the middle could take the upstream password's proof.
+  if (upstream !== null && upstream.socketPath === undefined && !/^VERIFY_/.test(tlsPlan(upstream).mode)) {
+    log.note(`upstream-ssl-mode ${tlsPlan(upstream).mode} checks no certificate of ${upstream.host}: set VERIFY_IDENTITY (and upstream-ssl-ca) unless the path to it is trusted`);
+  }
+}
+
+/** Opens the datadir, builds the server from `options` and starts listening, in this process; resolves once it does. */
+export async function startServe(options: ServeOptions, log: ErrorLog = openErrorLog(options.logError, options.logFormat)): Promise<RunningServer> {
+  const { datadir, catalog, upstream } = await openCatalog(options, log);
+  let serving: ServingCatalog;
+  try {
+    serving = await serveCatalog(options, catalog, upstream, log, () => void stop());
+  } catch (error) {
+    datadir.close();
+    throw error;
+  }
+  let stopping: Promise<void> | null = null;
+  const stop = () => (stopping ??= shutdown(serving, catalog, datadir, log));
+  noteUnverifiedUpstream(upstream, log);
+  log.note(readyNote(options, datadir));
+  return { server: serving.server, listeners: serving.listeners, datadir, stop };
+}
+
+// The listeners close and sessions get their grace; those still open after it are ended.
+function closeListeners(listeners: net.Server[], sockets: Set<net.Socket>): Promise<void> {
   const closed = Promise.all(listeners.map((listener) => new Promise((resolve) => listener.close(resolve))));
-  // close() waits for every connection: sessions still open after the grace are ended.
   const grace = setTimeout(() => {
     for (const socket of sockets) socket.destroy();
   }, SHUTDOWN_GRACE_MS);
-  await closed;
-  clearTimeout(grace);
+  return closed.then(() => clearTimeout(grace));
+}
+
+async function shutdown(serving: ServingCatalog, catalog: Catalog, datadir: Datadir, log: ErrorLog): Promise<void> {
+  log.note('shutting down');
+  await serving.stop();
   // A change still being written finishes before the datadir is let go.
   await catalog.idle();
   datadir.close();

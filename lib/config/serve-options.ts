@@ -37,6 +37,8 @@ export interface ServeOptions {
   upstreamSslCert: string | null;
   upstreamSslKey: string | null;
   upstreamConnectTimeoutSeconds: number | null;
+  /** Server processes sharing the listening sockets (ours): 1 serves in this process. */
+  workers: number;
 }
 
 export type UpstreamAddress = { socketPath: string } | { host: string; port: number };
@@ -50,7 +52,8 @@ export const SERVE_USAGE = `usage: auth-socket serve [--defaults-file=FILE] [--s
     [--plugin-load-add=NAME[.js|.so]]... [--datadir=DIR] [--log-error=FILE] [--log-format=text|json]
     [--account=USER@HOST:PLUGIN[:AUTHENTICATION_STRING]]...
     [--upstream=HOST[:PORT]|/PATH/TO/SOCKET] [--upstream-ssl-mode=MODE] [--upstream-ssl-ca=FILE]
-    [--upstream-ssl-cert=FILE] [--upstream-ssl-key=FILE] [--upstream-connect-timeout=SECONDS] [--help]
+    [--upstream-ssl-cert=FILE] [--upstream-ssl-key=FILE] [--upstream-connect-timeout=SECONDS]
+    [--workers=N|auto] [--help]
   --defaults-file reads the [mysqld] and [auth-socket] groups of a MySQL option file (options
   only we have, such as socket-mode, account and server-version, go in [auth-socket]); the
   command line wins over the file. Names take '-' or '_' alike; a 'loose-' prefix lets an
@@ -60,7 +63,9 @@ export const SERVE_USAGE = `usage: auth-socket serve [--defaults-file=FILE] [--s
   With --upstream, an account created with ATTRIBUTE '{"upstream_user": "...", "upstream_password":
   "..."}' is relayed, once it logged in here, to that server as that account (upstream-ssl-mode:
   DISABLED, PREFERRED (the default), REQUIRED, VERIFY_CA or VERIFY_IDENTITY, as MySQL's --ssl-mode);
-  every other account is served here.`;
+  every other account is served here.
+  --workers=N (auto: one per CPU) runs N server processes that accept on the same sockets, each
+  with its own event loop; the first process owns the datadir and every change goes through it.`;
 
 /** The groups serve reads, as mysqld reads [mysqld]; ours holds what mysqld has no name for. */
 const SERVE_GROUPS = ['mysqld', 'auth-socket'];
@@ -83,6 +88,9 @@ interface OptionSpec {
   /** Not a mysqld option: only in [auth-socket] (so a real mysqld can share the file) or on the command line. */
   ours?: true;
 }
+
+// Far more processes than any machine has cores only costs memory and catalog round trips.
+const MAX_WORKERS = 256;
 
 const OPTIONS: Record<string, OptionSpec> = {
   socket: { apply: (o, v) => (o.socketPath = nonEmpty(v)) },
@@ -112,6 +120,7 @@ const OPTIONS: Record<string, OptionSpec> = {
   'upstream-ssl-key': { ours: true, apply: (o, v) => (o.upstreamSslKey = nonEmpty(v)) },
   // In seconds, up to what setTimeout takes in milliseconds.
   'upstream-connect-timeout': { ours: true, apply: (o, v) => (o.upstreamConnectTimeoutSeconds = wholeNumber(v, 2147483)) },
+  workers: { ours: true, apply: (o, v) => (o.workers = v === 'auto' ? Math.min(os.availableParallelism(), MAX_WORKERS) : wholeNumber(v, MAX_WORKERS)) },
   account: {
     ours: true,
     apply: (o, v) => {
@@ -142,6 +151,7 @@ function defaults(): ServeOptions {
     upstreamSslCert: null,
     upstreamSslKey: null,
     upstreamConnectTimeoutSeconds: null,
+    workers: 1,
   };
 }
 

@@ -74,13 +74,15 @@ describe('parseServeArgs', () => {
       upstreamSslCert: null,
       upstreamSslKey: null,
       upstreamConnectTimeoutSeconds: null,
+      workers: 1,
     });
+    expect(parseServeArgs(['--workers=auto']).workers).toBe(os.availableParallelism());
     // As mysqld's: --plugin-load replaces the list so far, --plugin-load-add extends it.
     expect(parseServeArgs(['--plugin-load-add=x', '--plugin-load=y']).pluginLoad).toEqual(['y']);
   });
 
   it('refuses unknown options, bare words, missing values and bad numbers', () => {
-    for (const args of [['--bogus=1'], ['serve'], ['--socket'], ['--port=0'], ['--port=70000'], ['--connect-timeout=1.5']]) {
+    for (const args of [['--bogus=1'], ['serve'], ['--socket'], ['--port=0'], ['--port=70000'], ['--connect-timeout=1.5'], ['--workers=0'], ['--workers=257'], ['--workers=two']]) {
       expect(() => parseServeArgs(args)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
     }
     expect(() => parseServeArgs(['--bogus'])).toThrow(/unknown option --bogus/);

@@ -54,6 +54,7 @@ describe('from --defaults-file', () => {
         'upstream-ssl-cert=/etc/client.pem',
         'upstream-ssl-key=/etc/client-key.pem',
         'upstream-connect-timeout=4',
+        'workers=3',
       ].join('\n'),
     );
     expect(options).toEqual({
@@ -76,6 +77,7 @@ describe('from --defaults-file', () => {
       upstreamSslCert: '/etc/client.pem',
       upstreamSslKey: '/etc/client-key.pem',
       upstreamConnectTimeoutSeconds: 4,
+      workers: 3,
     });
   });
 
