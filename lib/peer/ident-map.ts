@@ -1,0 +1,312 @@
+// Ident maps in PostgreSQL's pg_ident.conf form (src/backend/libpq/hba.c: next_token, load_ident,
+// check_usermap): `MAPNAME OS-NAME ACCOUNT` lines, `#` comments, double-quoted tokens. OS-NAME is
+// a name (byte-exact), a /regex (ident-regex.ts; \1 in ACCOUNT takes its first capture) or, ours,
+// an @group: matched against the groups the kernel reports for the peer (its SO_PEERCRED gid and
+// SO_PEERGROUPS), never against what NSS says a user name belongs to (MaxScale's group_map
+// asks NSS about the claimed name). Only the group's name is resolved, through NSS off the event
+// loop, once per map: loadIdentMap() resolves every @group before it returns, and a map made by
+// parseIdentMap() resolves each on first use; a renamed group or a new gid needs a reload.
+import fs from 'fs';
+import path from 'path';
+import { isUtf8 } from 'buffer';
+
+import { codedError, CodedError } from '../errors';
+import { compileIdentRegex, IdentRegex, regexAccount } from './ident-regex';
+import { lookupGroupByName } from './users';
+
+export interface IdentMapLine {
+  /** MAPNAME */
+  map: string;
+  /** OS-NAME as written, quotes removed: a name, '/regex' or '@group'. */
+  osName: string;
+  /** ACCOUNT as written (with \1 on a regex line). */
+  account: string;
+  file: string;
+  line: number;
+}
+
+export interface IdentMap {
+  readonly file: string;
+  readonly lines: readonly IdentMapLine[];
+  /** Whether some line belongs to the map of that name (compared exactly). */
+  has(mapName: string): boolean;
+}
+
+/** Who the peer is, as the kernel says: osUser is its passwd name, or null without one (or not UTF-8). */
+export interface MapPeer {
+  uid: number;
+  gid: number;
+  /** Supplementary groups (SO_PEERGROUPS). */
+  groups?: readonly number[];
+  osUser: string | null;
+}
+
+export interface IdentMapError extends CodedError {
+  file: string;
+  line: number;
+}
+
+/** A larger map is no map anyone wrote by hand. */
+export const MAX_IDENT_FILE_BYTES = 1024 * 1024;
+export const MAX_IDENT_LINE_BYTES = 8192;
+
+type Matcher =
+  | { kind: 'name'; name: string }
+  | { kind: 'regex'; compiled: IdentRegex }
+  | { kind: 'group'; group: string };
+
+interface Entry {
+  line: IdentMapLine;
+  matcher: Matcher;
+}
+
+function syntaxError(file: string, line: number, why: string): IdentMapError {
+  return Object.assign(codedError('ERR_IDENT_MAP_SYNTAX', `${file}:${line}: ${why}`), { file, line });
+}
+
+interface Token {
+  text: string;
+  quoted: boolean;
+}
+
+// next_token's rules, kept strict: whitespace separates tokens, '#' outside quotes ends the line,
+// a token is either bare or wholly in double quotes ("" inside for a quote). A quote inside a bare
+// token or a comma (a list, which pg_ident refuses too) is an error, never a guess.
+function tokens(text: string): Token[] | string {
+  const found: Token[] = [];
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i];
+    if (c === ' ' || c === '\t' || c === '\r') {
+      i++;
+    } else if (c === '#') {
+      break;
+    } else if (c === '"') {
+      let value = '';
+      for (i++; ; i++) {
+        if (i >= text.length) return 'a quoted token is not closed';
+        if (text[i] !== '"') value += text[i];
+        else if (text[i + 1] === '"') value += text[i++];
+        else break;
+      }
+      i++;
+      if (i < text.length && !/[ \t\r#]/.test(text[i])) return 'a quoted token must end at a space';
+      found.push({ text: value, quoted: true });
+    } else {
+      const end = text.slice(i).search(/[ \t\r#]/);
+      const value = end < 0 ? text.slice(i) : text.slice(i, i + end);
+      if (value.includes('"')) return `a quote inside the token ${value}`;
+      if (value.includes(',')) return `a list (${value}) where one name belongs`;
+      found.push({ text: value, quoted: false });
+      i += value.length;
+    }
+  }
+  return found;
+}
+
+// OS-NAME: quoted, always a name (as quoting takes the meaning away in pg_hba); bare, '/' starts
+// a regex and '@' a group.
+function matcherOf(token: Token): Matcher | string {
+  if (token.quoted || !/^[/@]/.test(token.text)) return { kind: 'name', name: token.text };
+  const rest = token.text.slice(1);
+  if (token.text[0] === '@') return rest === '' ? 'an empty group name after @' : { kind: 'group', group: rest };
+  try {
+    return { kind: 'regex', compiled: compileIdentRegex(rest) };
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+// ACCOUNT: a MySQL user name. PostgreSQL 16's bare keyword `all`, +role and /regex in this column
+// have no meaning here: refused unless quoted, so a map written for PostgreSQL cannot mean more.
+function checkAccount(token: Token, matcher: Matcher): string | null {
+  if (!token.quoted && (token.text === 'all' || /^[+/]/.test(token.text))) {
+    return `ACCOUNT ${token.text} is PostgreSQL's keyword or pattern, not a name: quote it to mean the name`;
+  }
+  if (token.text.includes('\\1')) {
+    if (matcher.kind !== 'regex') return '\\1 in ACCOUNT needs a /regex OS-NAME';
+    if (matcher.compiled.captures === 0) return '\\1 in ACCOUNT needs a capture group in the regular expression';
+  }
+  return null;
+}
+
+// One line's entry, null for a blank or comment line, or why it is not one.
+function entryOf(text: string, file: string, line: number): Entry | null | string {
+  // NUL and the other controls have no place in a name; tab and a CRLF's CR are whitespace.
+  if (/[\x00-\x08\x0a-\x0c\x0e-\x1f\x7f]/.test(text)) return 'a control character';
+  const found = tokens(text);
+  if (typeof found === 'string') return found;
+  if (found.length === 0) return null;
+  if (found.length === 2 && !found[0].quoted && /^include(_if_exists|_dir)?$/.test(found[0].text)) {
+    return `PostgreSQL's ${found[0].text} directive is not supported`;
+  }
+  if (found.length !== 3) return `expected MAPNAME OS-NAME ACCOUNT, found ${found.length} field${found.length === 1 ? '' : 's'}`;
+  const [map, osName, account] = found;
+  if (found.some((token) => token.text === '')) return 'an empty quoted token';
+  const matcher = matcherOf(osName);
+  if (typeof matcher === 'string') return matcher;
+  const problem = checkAccount(account, matcher);
+  if (problem !== null) return problem;
+  return { line: Object.freeze({ map: map.text, osName: osName.text, account: account.text, file, line }), matcher };
+}
+
+class ParsedIdentMap implements IdentMap {
+  readonly lines: readonly IdentMapLine[];
+  private readonly names: ReadonlySet<string>;
+  // @group name -> gid (null: no such group), each asked of NSS once; a failed lookup is not kept.
+  private readonly gids = new Map<string, Promise<number | null>>();
+
+  constructor(
+    readonly file: string,
+    readonly entries: readonly Entry[],
+  ) {
+    this.lines = Object.freeze(entries.map((entry) => entry.line));
+    this.names = new Set(this.lines.map((line) => line.map));
+  }
+
+  has(mapName: string): boolean {
+    return typeof mapName === 'string' && this.names.has(mapName);
+  }
+
+  gidOf(group: string): Promise<number | null> {
+    let gid = this.gids.get(group);
+    if (gid === undefined) {
+      gid = lookupGroupByName(group).then((record) => record?.gid ?? null);
+      this.gids.set(group, gid);
+      gid.catch(() => this.gids.delete(group));
+    }
+    return gid;
+  }
+
+  /** Resolves every @group now; rejects when NSS fails. */
+  async resolveGroups(): Promise<void> {
+    const groups = new Set(this.entries.flatMap(({ matcher }) => (matcher.kind === 'group' ? [matcher.group] : [])));
+    await Promise.all([...groups].map((group) => this.gidOf(group)));
+  }
+}
+
+/**
+ * Parses an ident map from its text. `file` names it in errors and in each line (default
+ * '<ident map>'). A syntax error throws ERR_IDENT_MAP_SYNTAX whose message starts `file:line: `
+ * (and whose `file` and `line` say the same): never a map with a line left out.
+ */
+export function parseIdentMap(text: string | Buffer, file = '<ident map>'): IdentMap {
+  if (typeof file !== 'string') throw codedError('ERR_INVALID_ARG_TYPE', 'file must be a string', TypeError);
+  const bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
+  if (!Buffer.isBuffer(bytes)) throw codedError('ERR_INVALID_ARG_TYPE', 'the map must be a string or a Buffer', TypeError);
+  if (typeof text === 'string' && !text.isWellFormed()) {
+    throw syntaxError(file, text.split('\n').findIndex((line) => !line.isWellFormed()) + 1, 'the line is not well-formed Unicode');
+  }
+  const entries: Entry[] = [];
+  for (let line = 1, start = 0; start < bytes.length; line++) {
+    const newline = bytes.indexOf(0x0a, start);
+    const end = newline < 0 ? bytes.length : newline;
+    if (end > MAX_IDENT_FILE_BYTES) throw syntaxError(file, line, `the map goes past ${MAX_IDENT_FILE_BYTES} bytes`);
+    const raw = bytes.subarray(start, end);
+    start = end + 1;
+    if (raw.length > MAX_IDENT_LINE_BYTES) throw syntaxError(file, line, `the line is longer than ${MAX_IDENT_LINE_BYTES} bytes`);
+    if (!isUtf8(raw)) throw syntaxError(file, line, 'the line is not UTF-8');
+    const entry = entryOf(raw.toString('utf8'), file, line);
+    if (typeof entry === 'string') throw syntaxError(file, line, entry);
+    if (entry !== null) entries.push(entry);
+  }
+  return Object.freeze(new ParsedIdentMap(file, entries));
+}
+
+// Others must not be able to write the map, or the directory it is in: a line they add is a login.
+function checkSafety(file: string, stat: fs.Stats, directory: fs.Stats): void {
+  const euid = process.geteuid?.() ?? 0;
+  for (const [what, s, bits] of [['the ident file', stat, 0o022], ['its directory', directory, 0o002]] as const) {
+    const sticky = what !== 'the ident file' && (s.mode & 0o1000) !== 0;
+    if ((s.uid !== 0 && s.uid !== euid) || ((s.mode & bits) !== 0 && !sticky)) {
+      throw codedError('ERR_IDENT_MAP_UNSAFE', `${what} of ${file} may be written by others (owner uid ${s.uid}, mode 0${(s.mode & 0o7777).toString(8)}): make it root's or the server's, without group or other write`);
+    }
+  }
+}
+
+/**
+ * Reads, checks and parses the ident file at `file`, and resolves its @group names. Rejects with
+ * ERR_IDENT_MAP_SYNTAX (naming file:line), ERR_IDENT_MAP_UNSAFE (a file or directory others may
+ * write), or the file system's error (ENOENT, EACCES...), naming the file.
+ */
+export async function loadIdentMap(file: string): Promise<IdentMap> {
+  if (typeof file !== 'string' || file === '') throw codedError('ERR_INVALID_ARG_TYPE', 'the ident file must be a path', TypeError);
+  const handle = await fs.promises.open(file, 'r');
+  let bytes: Buffer;
+  try {
+    // The opened file is the one checked and read, whatever is renamed over the path meanwhile.
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw codedError('ERR_IDENT_MAP_UNSAFE', `${file} is not a regular file`);
+    checkSafety(file, stat, await fs.promises.stat(path.dirname(path.resolve(file))));
+    // One byte past the limit is read, so parseIdentMap() names the line that goes past it.
+    const buffer = Buffer.alloc(Math.min(stat.size, MAX_IDENT_FILE_BYTES) + 1);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    bytes = buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+  const map = parseIdentMap(bytes, file) as ParsedIdentMap;
+  try {
+    await map.resolveGroups();
+  } catch (error) {
+    throw Object.assign(codedError('ERR_IDENT_MAP_GROUPS', `${file}: a group could not be looked up: ${(error as Error).message}`), { cause: error });
+  }
+  return map;
+}
+
+function parsed(map: IdentMap): ParsedIdentMap {
+  if (!(map instanceof ParsedIdentMap)) throw codedError('ERR_INVALID_ARG_TYPE', 'map must come from parseIdentMap() or loadIdentMap()', TypeError);
+  return map;
+}
+
+function checkPeer(peer: MapPeer): void {
+  const id = (value: unknown) => Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 0xffffffff;
+  if (typeof peer !== 'object' || peer === null || !id(peer.uid) || !id(peer.gid) || (peer.groups !== undefined && !(Array.isArray(peer.groups) && peer.groups.every(id)))) {
+    throw codedError('ERR_INVALID_ARG_TYPE', 'peer needs uid, gid (and groups) as ids', TypeError);
+  }
+  if (peer.osUser !== null && typeof peer.osUser !== 'string') throw codedError('ERR_INVALID_ARG_TYPE', 'peer.osUser must be a string or null', TypeError);
+}
+
+// The account one entry gives the peer, or null. Names are compared exactly (a well-formed string
+// equals another exactly when their UTF-8 bytes do); a name that is not well-formed matches nothing.
+async function accountFor(map: ParsedIdentMap, { matcher, line }: Entry, peer: MapPeer, gids: ReadonlySet<number>): Promise<string | null> {
+  const name = peer.osUser !== null && peer.osUser !== '' && peer.osUser.isWellFormed() ? peer.osUser : null;
+  switch (matcher.kind) {
+    case 'name':
+      return name !== null && name === matcher.name ? line.account : null;
+    case 'regex':
+      return name === null ? null : regexAccount(matcher.compiled, name, line.account);
+    case 'group': {
+      const gid = await map.gidOf(matcher.group);
+      return gid !== null && gids.has(gid) ? line.account : null;
+    }
+  }
+}
+
+/**
+ * Every account the map `mapName` gives `peer`, with the line that gives it, in file order.
+ * Rejects when NSS fails to resolve a group the map names (fail closed: no partial answer).
+ */
+export async function mapAccounts(map: IdentMap, mapName: string, peer: MapPeer): Promise<Array<{ account: string; line: IdentMapLine }>> {
+  const own = parsed(map);
+  checkPeer(peer);
+  const gids = new Set([peer.gid, ...(peer.groups ?? [])]);
+  const found: Array<{ account: string; line: IdentMapLine }> = [];
+  for (const entry of own.entries) {
+    if (entry.line.map !== mapName) continue;
+    const account = await accountFor(own, entry, peer, gids);
+    if (account !== null && account !== '') found.push({ account, line: entry.line });
+  }
+  return found;
+}
+
+/** The first line of map `mapName` that gives `peer` exactly `account`, or null. */
+export async function mapPermits(map: IdentMap, mapName: string, peer: MapPeer, account: string): Promise<IdentMapLine | null> {
+  if (typeof account !== 'string' || account === '' || !account.isWellFormed()) {
+    parsed(map);
+    checkPeer(peer);
+    return null;
+  }
+  const found = await mapAccounts(map, mapName, peer);
+  return found.find((match) => match.account === account)?.line ?? null;
+}

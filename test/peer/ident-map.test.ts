@@ -1,0 +1,228 @@
+// Ident maps (pg_ident.conf's form): parsing and its errors naming file:line, names, regexes with
+// captures, and @group lines decided by the groups the kernel reports for real peers of real OS
+// users in a real group, never by NSS's membership claims.
+import fs from 'fs';
+import net from 'net';
+import path from 'path';
+
+import { getPeerCredentials } from '../../lib/peer/credentials';
+import { IdentMap, loadIdentMap, mapAccounts, MapPeer, mapPermits, MAX_IDENT_FILE_BYTES, parseIdentMap } from '../../lib/peer/ident-map';
+import { MAX_REGEX_NAME_LENGTH, regexHazard } from '../../lib/peer/ident-regex';
+import { connectWithGroups, createGroup, PeerGroups, TestGroup } from '../helpers/groups';
+import { describeAsRoot, ensureOsUser } from '../helpers/root';
+import { close, listen, tempDir } from '../helpers/sockets';
+
+const peer = (osUser: string | null, gid = 5000, groups: number[] = []): MapPeer => ({ uid: 5000, gid, groups, osUser });
+const accounts = async (map: IdentMap, name: string, who: MapPeer) => (await mapAccounts(map, name, who)).map((m) => [m.account, m.line.line]);
+
+describe('parseIdentMap', () => {
+  const text = [
+    '# MAPNAME  OS-NAME          ACCOUNT',
+    '',
+    'admins     valerie          dba      # a comment after a line',
+    'admins     /^(.*)\\.dba$     \\1',
+    '  admins   @wheel           dba',
+    'quoted     "stephanie"      "two words"',
+    'quoted     "@not-a-group"   "a ""quote"""',
+    'tabs\tnobody\tapp\r',
+  ].join('\n');
+  const map = parseIdentMap(text, '/etc/auth-socket/ident.conf');
+
+  it('keeps every line with its file and number, quotes removed, comments and blanks left out', () => {
+    expect(map.file).toBe('/etc/auth-socket/ident.conf');
+    expect(map.lines).toEqual([
+      { map: 'admins', osName: 'valerie', account: 'dba', file: '/etc/auth-socket/ident.conf', line: 3 },
+      { map: 'admins', osName: '/^(.*)\\.dba$', account: '\\1', file: '/etc/auth-socket/ident.conf', line: 4 },
+      { map: 'admins', osName: '@wheel', account: 'dba', file: '/etc/auth-socket/ident.conf', line: 5 },
+      { map: 'quoted', osName: 'stephanie', account: 'two words', file: '/etc/auth-socket/ident.conf', line: 6 },
+      { map: 'quoted', osName: '@not-a-group', account: 'a "quote"', file: '/etc/auth-socket/ident.conf', line: 7 },
+      { map: 'tabs', osName: 'nobody', account: 'app', file: '/etc/auth-socket/ident.conf', line: 8 },
+    ]);
+    expect([map.has('admins'), map.has('quoted'), map.has('Admins'), map.has('nope')]).toEqual([true, true, false, false]);
+    expect(parseIdentMap('').lines).toEqual([]);
+    expect(parseIdentMap('# only a comment\n\n').has('#')).toBe(false);
+  });
+
+  it('matches a name byte for byte: no case folding, no trimming, no normalisation', async () => {
+    expect(await accounts(map, 'admins', peer('valerie'))).toEqual([['dba', 3]]);
+    for (const other of ['Valerie', 'valerie ', 'valeri', 'vale\u0301rie', '', null]) expect(await accounts(map, 'admins', peer(other))).toEqual([]);
+    // A quoted '@...' is a name, not a group.
+    expect(await accounts(map, 'quoted', peer('@not-a-group'))).toEqual([['a "quote"', 7]]);
+    const nfc = parseIdentMap('m caf\u00e9 x\n');
+    expect([await accounts(nfc, 'm', peer('caf\u00e9')), await accounts(nfc, 'm', peer('cafe\u0301'))]).toEqual([[['x', 1]], []]);
+    // A name that is not well-formed matches nothing, not even a line written with U+FFFD.
+    expect(await accounts(parseIdentMap('m \ufffd x\n'), 'm', peer('\ud800'))).toEqual([]);
+  });
+
+  it('a /regex must match the whole name, and \\1 takes its first capture', async () => {
+    expect(await accounts(map, 'admins', peer('alice.dba'))).toEqual([['alice', 4]]);
+    expect(await accounts(map, 'admins', peer('alice.dba.x'))).toEqual([]);
+    expect(await accounts(map, 'admins', peer('xalice.dbax'))).toEqual([]);
+    const anchored = parseIdentMap('m /dba x\nm /(a|b)-(c) \\1-\\1\nm /x(y)?z \\1\n');
+    // Implicitly anchored: 'dba' is not found inside 'mydbase'.
+    expect(await accounts(anchored, 'm', peer('mydbase'))).toEqual([]);
+    expect(await accounts(anchored, 'm', peer('dba'))).toEqual([['x', 1]]);
+    // Only the first \1 is replaced, as PostgreSQL does.
+    expect(await accounts(anchored, 'm', peer('b-c'))).toEqual([['b-\\1', 2]]);
+    // A capture that took no part gives no account.
+    expect(await accounts(anchored, 'm', peer('xz'))).toEqual([]);
+    expect(await accounts(anchored, 'm', peer('xyz'))).toEqual([['y', 3]]);
+    // Names past the cap are never tested against a regex.
+    const long = `${'a'.repeat(MAX_REGEX_NAME_LENGTH - 4)}.dba`;
+    expect(await accounts(map, 'admins', peer(long))).toEqual([[long.slice(0, -4), 4]]);
+    expect(await accounts(map, 'admins', peer(`a${long}`))).toEqual([]);
+  });
+
+  it('mapPermits finds the first line giving exactly that account', async () => {
+    expect(await mapPermits(map, 'admins', peer('valerie'), 'dba')).toMatchObject({ line: 3 });
+    expect(await mapPermits(map, 'admins', peer('bob.dba'), 'bob')).toMatchObject({ line: 4 });
+    expect(await mapPermits(map, 'admins', peer('bob.dba'), 'dba')).toBeNull();
+    expect(await mapPermits(map, 'admins', peer('valerie'), 'DBA')).toBeNull();
+    expect(await mapPermits(map, 'quoted', peer('valerie'), 'dba')).toBeNull();
+    expect(await mapPermits(map, 'admins', peer('valerie'), '')).toBeNull();
+    expect(await mapPermits(map, 'admins', peer('valerie'), 'dba\ud800')).toBeNull();
+  });
+
+  it.each([
+    ['a bad regex', 'm /a( x', /:1: bad regular expression \/a\(/],
+    ['an empty regex', 'm / x', /:1: an empty regular expression/],
+    ['a regex escaping its anchors', 'm /a)|(b x', /:1: bad regular expression/],
+    ['nested repetition', 'm /^(a+)+$ x', /:1: regular expression .* refused: a repeated group holds a repetition/],
+    ['alternation under repetition', 'm /(a|aa)*b x', /:1: .* refused: a repeated group holds/],
+    ['a backreference', 'm /(a)\\1 x', /:1: .* refused: backreferences are not allowed/],
+    ['too many repetitions', 'm /a*b*c*d*e* x', /:1: .* refused: more than 4 repetitions/],
+    ['a missing field', '\n\nm valerie', /:3: expected MAPNAME OS-NAME ACCOUNT, found 2 fields/],
+    ['one field too many', 'm valerie dba extra', /:1: expected MAPNAME OS-NAME ACCOUNT, found 4 fields/],
+    ['a quote inside a token', 'm val"erie dba', /:1: a quote inside the token val"erie/],
+    ['a list', 'm valerie,bob dba', /:1: a list \(valerie,bob\)/],
+    ['an unclosed quote', 'm "valerie dba', /:1: a quoted token is not closed/],
+    ['a quote glued to more', 'm "valerie"x dba', /:1: a quoted token must end at a space/],
+    ['an empty quoted token', 'm "" dba', /:1: an empty quoted token/],
+    ['an empty group', 'm @ dba', /:1: an empty group name after @/],
+    ['\\1 without a regex', 'm valerie \\1', /:1: \\1 in ACCOUNT needs a \/regex OS-NAME/],
+    ['\\1 without a capture', 'm /valerie \\1', /:1: \\1 in ACCOUNT needs a capture group/],
+    ["PostgreSQL's all", 'm valerie all', /:1: ACCOUNT all is PostgreSQL's keyword or pattern/],
+    ["PostgreSQL's +role", 'm valerie +dba', /:1: ACCOUNT \+dba is PostgreSQL's/],
+    ["PostgreSQL's include", 'ok a b\ninclude other.conf', /:2: PostgreSQL's include directive is not supported/],
+    ['a NUL byte', 'm val\0erie dba', /:1: a control character/],
+    ['a line too long', `m ${'a'.repeat(9000)} dba`, /:1: the line is longer than 8192 bytes/],
+    ['a lone surrogate', 'm a b\nm \ud800 b', /:2: the line is not well-formed Unicode/],
+  ])('refuses %s with ERR_IDENT_MAP_SYNTAX naming file:line', (_, text, message) => {
+    let error: unknown;
+    try {
+      parseIdentMap(text, 'ident.conf');
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toMatchObject({ code: 'ERR_IDENT_MAP_SYNTAX', message: expect.stringMatching(/^ident\.conf:\d+: /), file: 'ident.conf' });
+    expect((error as Error).message).toMatch(message);
+  });
+
+  it('quoting makes PostgreSQL keywords plain names, and bytes must be UTF-8', () => {
+    expect(parseIdentMap('m valerie "all"\nm valerie "+x"\n').lines.map((l) => l.account)).toEqual(['all', '+x']);
+    expect(() => parseIdentMap(Buffer.from([0x6d, 0x20, 0xff, 0x20, 0x78, 0x0a]), 'f')).toThrow(/^f:1: the line is not UTF-8/);
+    const huge = `${'m a b\n'.repeat(Math.ceil(MAX_IDENT_FILE_BYTES / 6))}m a b\n`;
+    expect(() => parseIdentMap(huge, 'f')).toThrow(/^f:\d+: the map goes past 1048576 bytes/);
+  });
+
+  it('accepted regexes stay fast on the longest name tested (ReDoS bound)', async () => {
+    // Four unbounded repetitions in a row, against a name built to make them backtrack.
+    const worst = parseIdentMap('m /^(.*)a(.*)a(.*)a(.*)b$ x\n');
+    const started = process.hrtime.bigint();
+    expect(await accounts(worst, 'm', peer('a'.repeat(MAX_REGEX_NAME_LENGTH)))).toEqual([]);
+    expect(Number(process.hrtime.bigint() - started) / 1e6).toBeLessThan(1000);
+    expect(regexHazard('^([a-z]+)\\.(dba|ops)$')).toBeNull();
+    expect(regexHazard('[(+]*x(?:ab)+')).toBeNull();
+    expect(regexHazard('(?<n>a+)+')).toMatch(/repeated group/);
+  });
+
+  it('refuses what is not a map or not a peer', async () => {
+    await expect(mapAccounts({ file: 'x', lines: [], has: () => true }, 'm', peer('a'))).rejects.toThrow(/parseIdentMap/);
+    await expect(mapAccounts(map, 'm', { uid: -1, gid: 0, osUser: 'a' })).rejects.toThrow(TypeError);
+    expect(() => parseIdentMap(7 as unknown as string)).toThrow(TypeError);
+  });
+});
+
+describe('loadIdentMap', () => {
+  const dir = tempDir('auth-socket-ident-');
+  afterAll(() => dir.remove());
+  const write = (name: string, text: string, mode = 0o600) => {
+    const file = path.join(dir.path, name);
+    fs.writeFileSync(file, text, { mode });
+    fs.chmodSync(file, mode);
+    return file;
+  };
+
+  it('reads a file, naming it in every line and error', async () => {
+    const file = write('ok.conf', 'm valerie dba\n');
+    expect((await loadIdentMap(file)).lines).toEqual([{ map: 'm', osName: 'valerie', account: 'dba', file, line: 1 }]);
+    await expect(loadIdentMap(write('bad.conf', 'm valerie dba\nm x\n'))).rejects.toMatchObject({ code: 'ERR_IDENT_MAP_SYNTAX', line: 2, message: expect.stringContaining('bad.conf:2: ') });
+    await expect(loadIdentMap(path.join(dir.path, 'missing.conf'))).rejects.toMatchObject({ code: 'ENOENT', message: expect.stringContaining('missing.conf') });
+  });
+
+  it('refuses a file others may write, or one that is not a regular file', async () => {
+    await expect(loadIdentMap(write('open.conf', 'm a b\n', 0o666))).rejects.toMatchObject({ code: 'ERR_IDENT_MAP_UNSAFE', message: expect.stringMatching(/open\.conf may be written by others .*mode 0666/) });
+    await expect(loadIdentMap(write('group.conf', 'm a b\n', 0o620))).rejects.toMatchObject({ code: 'ERR_IDENT_MAP_UNSAFE' });
+    expect((await loadIdentMap(write('readable.conf', 'm a b\n', 0o644))).lines).toHaveLength(1);
+    await expect(loadIdentMap(dir.path)).rejects.toMatchObject({ code: 'ERR_IDENT_MAP_UNSAFE', message: expect.stringContaining('not a regular file') });
+  });
+});
+
+describeAsRoot('@group lines decided by the groups the kernel reports for real peers', () => {
+  const dir = tempDir('auth-socket-ident-groups-');
+  const socketPath = path.join(dir.path, 'peers.sock');
+  const server = net.createServer();
+  let team: TestGroup;
+  let map: IdentMap;
+
+  beforeAll(async () => {
+    ensureOsUser('valerie');
+    ensureOsUser('stephanie');
+    team = createGroup('dba-team', ['valerie']);
+    const file = path.join(dir.path, 'ident.conf');
+    fs.writeFileSync(file, `admins @${team.name} dba\nadmins @no-such-group-${process.pid} dba\n`, { mode: 0o600 });
+    map = await loadIdentMap(file);
+    await listen(server, socketPath);
+  });
+  afterAll(async () => {
+    await close(server);
+    team?.remove();
+    dir.remove();
+  });
+
+  // The accounts map 'admins' gives a child running as `user` with `groups`, from its socket's credentials.
+  async function mapped(user: string, groups: PeerGroups) {
+    const child = await connectWithGroups(server, socketPath, user, groups);
+    try {
+      const { uid, gid, groups: kernelGroups } = getPeerCredentials(child.socket, { groups: true });
+      return (await mapAccounts(map, 'admins', { uid, gid, groups: kernelGroups, osUser: user })).map((m) => [m.account, m.line.line]);
+    } finally {
+      await child.close();
+    }
+  }
+
+  it('a member of the group, logged in with its groups, is mapped; a non-member is not', async () => {
+    expect(await mapped('valerie', 'init')).toEqual([['dba', 1]]);
+    expect(await mapped('stephanie', 'init')).toEqual([]);
+  });
+
+  it("the kernel's list decides, not the group database: a member without the group in its process is not mapped", async () => {
+    expect(await mapped('valerie', 'none')).toEqual([]);
+  });
+
+  it('a process given the group by root is mapped, though the group database does not list it', async () => {
+    expect(await mapped('stephanie', [team.gid])).toEqual([['dba', 1]]);
+  });
+
+  it("a peer's primary group counts", async () => {
+    const primary = parseIdentMap('m @stephanie x\n');
+    const child = await connectWithGroups(server, socketPath, 'stephanie', 'none');
+    try {
+      const { uid, gid, groups } = getPeerCredentials(child.socket, { groups: true });
+      expect(groups ?? []).toEqual([]);
+      expect(await mapPermits(primary, 'm', { uid, gid, groups, osUser: null }, 'x')).toMatchObject({ osName: '@stephanie' });
+    } finally {
+      await child.close();
+    }
+  });
+});
