@@ -16,6 +16,8 @@
 // (to the direct login for the proxy). CPUs (this machine has 2) are split with taskset, printed:
 // the server measured has CPU 0 (mariadbd in the proxy legs too), loadgen CPU 1 (with the proxy in
 // its legs); each leg's CPU shares show whether the client or the server was the one saturated.
+// Then every core: mariadbd's threads, `serve --workers=2` (its primary and both workers) and
+// loadgen may all run on both CPUs, in alternating legs of their own (ratio: to MariaDB on both CPUs).
 // Our server reports itself (SHOW STATUS): its event-loop p99 over each 16-thread leg (FLUSH STATUS
 // just before), its RSS after them, and its RSS growth over RSS_HANDSHAKES handshakes once warm.
 // Run after `npm run build`: node bench/handshakes-c.bench.js
@@ -38,6 +40,8 @@ const GOALS = { p99Ms: 5, rssGrowthMiB: 10 };
 const SERVER_CPU = '0';
 const LOADGEN_CPU = '1';
 const PROXY_CPU = '1';
+const ALL_CPUS = '0,1';
+const WORKERS = 2;
 // A leg where other processes took more than this share of a CPU is marked disturbed (*).
 const DISTURBED = 0.25;
 // A leg where loadgen used more than this share of its CPU may have measured the client (!).
@@ -87,14 +91,39 @@ async function createRelayedAccount(mariadb, proxySocket) {
 
 /** One leg: loadgen on LOADGEN_CPU against `target`, with the CPU its server processes used meanwhile. */
 async function leg(binary, target, threads, seconds, total) {
-  const before = target.pids.map(cpuSeconds);
+  // A server of several processes is counted whole: the primary and its workers.
+  const pids = target.pids.flatMap((pid) => [pid, ...(target.withChildren ? childrenOf(pid) : [])]);
+  const before = pids.map(cpuSeconds);
   const machineBefore = machineCpuSeconds();
-  const result = await runLoadgen(binary, LOADGEN_CPU, { mode: 'handshake', address: target.address, user: target.user, seconds, connections: threads, total });
-  const servers = target.pids.map((pid, i) => (cpuSeconds(pid) - before[i]) / result.wall);
+  const result = await runLoadgen(binary, target.loadgenCpu ?? LOADGEN_CPU, { mode: 'handshake', address: target.address, user: target.user, seconds, connections: threads, total });
+  const servers = pids.map((pid, i) => (cpuSeconds(pid) - before[i]) / result.wall);
   const loadgen = result.cpu_s / result.seconds;
   const others = Math.max(0, (machineCpuSeconds() - machineBefore) / result.wall - servers.reduce((a, b) => a + b, 0) - loadgen);
   if (result.failures > 0) console.log(`  (${target.name}, ${threads} threads: ${result.failures} failed logins; ${result.stderr})`);
   return { rate: result.ops_per_s, ops: result.ops, failures: result.failures, seconds: result.seconds, cpu: { servers, loadgen, others } };
+}
+
+function childrenOf(pid) {
+  const children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+  return children === '' ? [] : children.split(/\s+/).map(Number);
+}
+
+/** Legs of `names` alternating over ROUNDS rounds (after a warm-up of each), into results[name][threads]. */
+async function rounds(binary, targets, names, results, onLeg = async (_name, _threads, run) => run()) {
+  for (const name of names) {
+    for (const threads of THREADS) {
+      const warm = await leg(binary, targets[name], threads, WARM_UP_SECONDS);
+      if (warm.ops === 0) throw new Error(`${targets[name].name}: no login succeeded in the warm-up`);
+    }
+  }
+  for (const name of names) results[name] = Object.fromEntries(THREADS.map((threads) => [threads, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    // The order rotates, so drift over a round does not always hit the same server.
+    const order = names.map((_, i) => names[(i + round) % names.length]);
+    for (const threads of THREADS) {
+      for (const name of order) results[name][threads].push(await onLeg(name, threads, () => leg(binary, targets[name], threads, LEG_SECONDS)));
+    }
+  }
 }
 
 async function main() {
@@ -106,6 +135,7 @@ async function main() {
   let ours;
   let bare;
   let proxy;
+  let workers;
   try {
     const binary = buildLoadgen(dir);
     // No reverse DNS per TCP login: the direct leg pays for no lookup the proxy's does not.
@@ -118,6 +148,7 @@ async function main() {
     ours = await startServe(dir, 'ours', SERVER_CPU);
     bare = await startBare(dir);
     proxy = await startServe(dir, 'proxy', PROXY_CPU, [`--upstream=127.0.0.1:${db.port}`, '--upstream-ssl-mode=DISABLED']);
+    workers = await startServe(dir, 'workers', ALL_CPUS, [`--workers=${WORKERS}`]);
     await createRelayedAccount(mariadb, proxy.socketPath);
 
     const targets = {
@@ -127,46 +158,43 @@ async function main() {
       direct: { name: 'direct TCP login to MariaDB', address: `127.0.0.1:${db.port}`, user: 'bench', pids: [db.pid] },
       proxied: { name: 'login through the proxy', address: proxy.socketPath, user: 'bench', pids: [proxy.pid, db.pid] },
     };
-    const names = Object.keys(targets);
-    // Untimed first: every server's JIT and caches warm, and a broken setup fails early.
-    for (const name of names) {
-      for (const threads of THREADS) {
-        const warm = await leg(binary, targets[name], threads, WARM_UP_SECONDS);
-        if (warm.ops === 0) throw new Error(`${targets[name].name}: no login succeeded in the warm-up`);
-      }
-    }
-
-    const results = Object.fromEntries(names.map((name) => [name, Object.fromEntries(THREADS.map((threads) => [threads, []]))]));
+    const results = {};
     const ourStatus = [];
-    for (let round = 0; round < ROUNDS; round++) {
-      // The order rotates, so drift over a round does not always hit the same server.
-      const order = names.map((_, i) => names[(i + round) % names.length]);
-      for (const threads of THREADS) {
-        for (const name of order) {
-          const watched = name === 'ours' && threads === 16;
-          if (watched) await showStatus(mariadb, ours.socketPath, true);
-          const result = await leg(binary, targets[name], threads, LEG_SECONDS);
-          if (watched) ourStatus.push(await showStatus(mariadb, ours.socketPath));
-          results[name][threads].push(result);
-        }
-      }
-    }
+    // Untimed warm-ups first: every server's JIT and caches warm, and a broken setup fails early.
+    await rounds(binary, targets, Object.keys(targets), results, async (name, threads, run) => {
+      const watched = name === 'ours' && threads === 16;
+      if (watched) await showStatus(mariadb, ours.socketPath, true);
+      const result = await run();
+      if (watched) ourStatus.push(await showStatus(mariadb, ours.socketPath));
+      return result;
+    });
+
+    // Every core for each side: mariadbd's threads, our workers and loadgen on both CPUs.
+    execFileSync('taskset', ['-a', '-p', '-c', ALL_CPUS, String(db.pid)], { stdio: 'ignore' });
+    const wide = {
+      mariadbAll: { ...targets.mariadb, name: 'MariaDB 10.11 unix_socket', loadgenCpu: ALL_CPUS },
+      workers: { name: `serve --workers=${WORKERS}`, address: workers.socketPath, user: osUser, pids: [workers.pid], withChildren: true, loadgenCpu: ALL_CPUS },
+    };
+    await rounds(binary, wide, Object.keys(wide), results);
+    execFileSync('taskset', ['-a', '-p', '-c', SERVER_CPU, String(db.pid)], { stdio: 'ignore' });
+    Object.assign(targets, wide);
 
     // RSS growth once warm: the server has done every leg above by now.
     const rssBefore = (await showStatus(mariadb, ours.socketPath)).Auth_socket_rss_bytes;
     const rssLeg = await leg(binary, targets.ours, RSS_THREADS, RSS_LEG_LIMIT_SECONDS, RSS_HANDSHAKES);
     const rssAfter = (await showStatus(mariadb, ours.socketPath)).Auth_socket_rss_bytes;
 
-    report({ db, ours, bare, proxy, targets, results, ourStatus, rss: { before: rssBefore, after: rssAfter, leg: rssLeg } });
-    const problems = [ours, proxy].flatMap((server) => server.log().split('\n').filter((line) => /\b(error|warning)\b/i.test(line)));
+    report({ db, ours, bare, proxy, workers, targets, results, ourStatus, rss: { before: rssBefore, after: rssAfter, leg: rssLeg } });
+    const problems = [ours, proxy, workers].flatMap((server) => server.log().split('\n').filter((line) => /\b(error|warning)\b/i.test(line)));
     if (problems.length > 0) console.log(`\nfrom the servers' error logs:\n${problems.slice(-10).join('\n')}`);
   } catch (error) {
-    for (const server of [ours, proxy]) if (server !== undefined) console.error(`${server.output()}\n${server.log()}`);
+    for (const server of [ours, proxy, workers]) if (server !== undefined) console.error(`${server.output()}\n${server.log()}`);
     throw error;
   } finally {
     bare?.stop();
     await ours?.stop();
     await proxy?.stop();
+    await workers?.stop();
     await db?.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -175,7 +203,7 @@ async function main() {
 const disturbed = (leg) => leg.cpu.others > DISTURBED;
 const clientBound = (leg) => leg.cpu.loadgen > CLIENT_BOUND;
 
-function report({ db, ours, bare, proxy, targets, results, ourStatus, rss }) {
+function report({ db, ours, bare, proxy, workers, targets, results, ourStatus, rss }) {
   const rate = (name, threads) => median(results[name][threads].map((r) => r.rate));
   const ratio = (name, reference, threads) => median(results[name][threads].map((r, round) => r.rate / results[reference][threads][round].rate));
   const cell = (name, reference, threads) => `${perSecond(rate(name, threads))}${reference === null ? '' : ` (${ratio(name, reference, threads).toFixed(2)})`}`;
@@ -189,6 +217,11 @@ function report({ db, ours, bare, proxy, targets, results, ourStatus, rss }) {
   console.log(row('MariaDB 10.11 unix_socket', 'mariadb', null));
   console.log(row('`auth-socket serve` (auth_socket)', 'ours', 'mariadb'));
   console.log(row('bare Node server (greeting + OK)', 'bare', 'mariadb'));
+  console.log(`every CPU to each side (server, and loadgen, on CPUs ${ALL_CPUS}):`);
+  console.log(row('MariaDB 10.11 unix_socket', 'mariadbAll', null));
+  console.log(row(`\`auth-socket serve --workers=${WORKERS}\``, 'workers', 'mariadbAll'));
+  const wideRatio = ratio('workers', 'mariadbAll', 16);
+  console.log(`  goal: --workers >= 1.5 at 16 threads: ${wideRatio >= 1.5 ? 'met' : 'NOT met'}; one process >= 1.0: ${THREADS.every((t) => ratio('ours', 'mariadb', t) >= 1) ? 'met' : 'NOT met'}`);
   console.log('');
   console.log('proxy (ratio: to the direct login, median of the rounds):');
   for (const threads of THREADS) {
@@ -220,7 +253,8 @@ function report({ db, ours, bare, proxy, targets, results, ourStatus, rss }) {
   console.log(`  auth-socket serve       pid ${String(ours.pid).padEnd(7)} ${placement(ours.pid)}`);
   console.log(`  bare Node server        pid ${String(bare.pid).padEnd(7)} ${placement(bare.pid)}`);
   console.log(`  proxy (serve --upstream) pid ${String(proxy.pid).padEnd(6)} ${placement(proxy.pid)}`);
-  console.log(`  loadgen (the client)    each leg: CPU ${LOADGEN_CPU} (taskset -c ${LOADGEN_CPU})`);
+  for (const pid of [workers.pid, ...childrenOf(workers.pid)]) console.log(`  serve --workers=${WORKERS} ${pid === workers.pid ? 'primary' : 'worker '} pid ${String(pid).padEnd(7)} ${placement(pid)}`);
+  console.log(`  loadgen (the client)    each leg: CPU ${LOADGEN_CPU} (taskset -c ${LOADGEN_CPU}); CPUs ${ALL_CPUS} in the every-CPU legs (mariadbd too then)`);
   console.log(`  this bench (node)       pid ${String(process.pid).padEnd(7)} ${placement(process.pid)}, idle while a leg runs`);
   console.log('Per leg: rate, then CPU shares of one CPU over the leg: the server(s) (/proc/PID/stat), loadgen (getrusage),');
   console.log(`  others (the rest of the machine, /proc/stat). * others over ${pct(DISTURBED).trim()}; ! loadgen over ${pct(CLIENT_BOUND).trim()} (the client may be what limits it)`);
