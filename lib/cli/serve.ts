@@ -189,7 +189,14 @@ export interface ServingCatalog {
 }
 
 /** The second half of a start: the server on `catalog`, listening on the socket (and port). `onShutdown` hears a SHUTDOWN statement. */
-export async function serveCatalog(options: ServeOptions, catalog: Catalog, upstream: UpstreamOptions | null, log: ErrorLog, onShutdown: () => void): Promise<ServingCatalog> {
+export async function serveCatalog(
+  options: ServeOptions,
+  catalog: Catalog,
+  upstream: UpstreamOptions | null,
+  log: ErrorLog,
+  onShutdown: () => void,
+  more: Pick<ServerOptions, 'status'> = {},
+): Promise<ServingCatalog> {
   const listeners: net.Server[] = [];
   try {
     const server = (upstream === null ? createServer : (serverOptions: ServerOptions) => createProxy({ ...serverOptions, upstream }))({
@@ -206,6 +213,7 @@ export async function serveCatalog(options: ServeOptions, catalog: Catalog, upst
         plugin_dir: options.pluginDir === null ? null : `${path.resolve(options.pluginDir)}/`,
         log_error: options.logError ?? 'stderr',
       },
+      ...more,
     });
     server.on('login', (connection) => log.login(connection));
     server.on('change-user', (connection: AuthenticatedConnection) => log.login(connection));

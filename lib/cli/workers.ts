@@ -13,6 +13,7 @@ import { codedError } from '../errors';
 import { Catalog, CatalogStore } from '../server/catalog/catalog';
 import type { CatalogState, Datadir } from '../server/datadir/datadir';
 import { shareConnectionIds } from '../server/connection-ids';
+import { combineStatus, StatusSource, StatusValues } from '../server/status';
 import { ErrorLog } from './error-log';
 import { catalogOf, noteUnverifiedUpstream, openCatalog, readyNote, serveCatalog, ServingCatalog, upstreamOptions } from './serve';
 
@@ -22,7 +23,9 @@ type ToPrimary =
   | { t: 'acquire'; id: number }
   | { t: 'release' }
   | { t: 'save'; id: number; state: CatalogState }
-  | { t: 'adopted'; id: number }
+  | { t: 'answer'; id: number; values?: StatusValues }
+  | { t: 'status'; id: number }
+  | { t: 'flush-status'; id: number }
   | { t: 'shutdown' };
 
 type ToWorker =
@@ -30,6 +33,9 @@ type ToWorker =
   | { t: 'granted'; id: number }
   | { t: 'saved'; id: number; error?: { code: string; message: string } }
   | { t: 'state'; id: number; state: CatalogState }
+  | { t: 'report'; id: number }
+  | { t: 'flush'; id: number }
+  | { t: 'status'; id: number; values?: StatusValues }
   | { t: 'stop' };
 
 // A worker that keeps dying is a broken configuration, not bad luck: past this many exits in
@@ -46,9 +52,9 @@ class Primary {
   private readonly workers = new Map<Worker, number>();
   private holder: Worker | null = null;
   private readonly waiting: Array<{ worker: Worker; id: number }> = [];
-  // The broadcast of a saved state: the workers yet to take it, and who to answer then.
-  private readonly pending = new Map<number, { left: Set<Worker>; done: () => void }>();
-  private nextBroadcast = 0;
+  // What was asked of every worker (take a state, report or flush status): who is yet to answer, what came.
+  private readonly pending = new Map<number, { left: Set<Worker>; answers: StatusValues[]; done: (answers: StatusValues[]) => void }>();
+  private nextAsk = 0;
   private restarts: number[] = [];
   private stopping: Promise<void> | null = null;
 
@@ -101,8 +107,12 @@ class Primary {
         // Only the holder may save: anything else is a worker out of step, refused.
         if (this.holder !== worker) return this.send(worker, { t: 'saved', id: message.id, error: { code: 'ERR_CATALOG_LOCK', message: 'saved without the catalog lock' } });
         return void this.save(worker, message.id, message.state);
-      case 'adopted':
-        return this.adopted(worker, message.id);
+      case 'answer':
+        return this.answered(worker, message.id, message.values);
+      case 'status':
+        return void this.askAll((id) => ({ t: 'report', id })).then((parts) => this.send(worker, { t: 'status', id: message.id, values: combineStatus(parts) }));
+      case 'flush-status':
+        return void this.askAll((id) => ({ t: 'flush', id })).then(() => this.send(worker, { t: 'status', id: message.id }));
       case 'shutdown':
         void this.stop();
     }
@@ -127,35 +137,36 @@ class Primary {
       if (failure.code !== 'ERR_DATADIR_SYNC') return this.send(worker, { t: 'saved', id, error: { code: failure.code ?? 'EIO', message: failure.message } });
     }
     this.state = state;
-    await this.broadcast(worker, state);
+    // Every other worker takes the state before the change is acknowledged.
+    await this.askAll((broadcast) => ({ t: 'state', id: broadcast, state }), worker);
     this.send(worker, { t: 'saved', id, ...(failure ? { error: { code: failure.code!, message: failure.message } } : {}) });
   }
 
-  // Every other worker takes the state before the change is acknowledged.
-  private broadcast(from: Worker, state: CatalogState): Promise<void> {
-    const id = this.nextBroadcast++;
-    const left = new Set([...this.workers.keys()].filter((worker) => worker !== from));
+  /** Sends `message` to every worker but `except`; resolves with their answers once each answered or died. */
+  private askAll(message: (id: number) => ToWorker, except?: Worker): Promise<StatusValues[]> {
+    const id = this.nextAsk++;
+    const left = new Set([...this.workers.keys()].filter((worker) => worker !== except));
     return new Promise((done) => {
-      if (left.size === 0) return done();
-      this.pending.set(id, { left, done });
-      for (const worker of left) this.send(worker, { t: 'state', id, state });
+      if (left.size === 0) return done([]);
+      this.pending.set(id, { left, answers: [], done });
+      for (const worker of left) this.send(worker, message(id));
     });
   }
 
-  private adopted(worker: Worker, id: number): void {
-    const broadcast = this.pending.get(id);
-    if (broadcast === undefined) return;
-    broadcast.left.delete(worker);
-    if (broadcast.left.size === 0) {
+  private answered(worker: Worker, id: number, values?: StatusValues): void {
+    const asked = this.pending.get(id);
+    if (asked === undefined || !asked.left.delete(worker)) return;
+    if (values !== undefined) asked.answers.push(values);
+    if (asked.left.size === 0) {
       this.pending.delete(id);
-      broadcast.done();
+      asked.done(asked.answers);
     }
   }
 
   private onExit(worker: Worker, code: number | null, signal: string | null): void {
     const slot = this.workers.get(worker)!;
     this.workers.delete(worker);
-    for (const id of [...this.pending.keys()]) this.adopted(worker, id);
+    for (const id of [...this.pending.keys()]) this.answered(worker, id);
     if (this.holder === worker) {
       this.holder = null;
       this.grant();
@@ -243,7 +254,12 @@ export function runWorker(options: ServeOptions, log: ErrorLog): void {
     };
     // The primary said what did not load at its start; saying it again per worker is noise.
     catalog = catalogOf(store, state, options, { note: () => undefined }).catalog;
-    serving = await serveCatalog(options, catalog, upstreamOptions(options), log, () => send({ t: 'shutdown' }));
+    // SHOW STATUS and FLUSH STATUS are the whole server's: the primary asks every worker.
+    const status: StatusSource = {
+      values: async () => (await request((id) => ({ t: 'status', id })) as Extract<ToWorker, { t: 'status' }>).values!,
+      flush: async () => void (await request((id) => ({ t: 'flush-status', id }))),
+    };
+    serving = await serveCatalog(options, catalog, upstreamOptions(options), log, () => send({ t: 'shutdown' }), { status });
   };
   let stopping = false;
   const stop = () => {
@@ -269,9 +285,15 @@ export function runWorker(options: ServeOptions, log: ErrorLog): void {
         );
       case 'state':
         catalog?.adopt(message.state, (row, error) => log.note(`installed plugin ${row.name} (${row.library}) was not loaded: ${error.message}`));
-        return send({ t: 'adopted', id: message.id });
+        return send({ t: 'answer', id: message.id });
+      case 'report':
+        return send({ t: 'answer', id: message.id, values: serving?.server.statusValues() });
+      case 'flush':
+        serving?.server.flushStatus();
+        return send({ t: 'answer', id: message.id });
       case 'granted':
       case 'saved':
+      case 'status':
         waits.get(message.id)?.(message);
         waits.delete(message.id);
         return;

@@ -9,7 +9,7 @@ import { ConnectionSlots, defaultBacklog } from './limits';
 import { resolveOptions, ServerOptions } from './options';
 import { HandshakeError, refusal, refuse } from './refusal';
 import { serveSession, SessionEnvironment } from './session/session';
-import { ServerStatus } from './status';
+import { ServerStatus, StatusValues } from './status';
 import { PacketChannel } from '../transport/packet-channel';
 
 export interface AuthServer extends net.Server {
@@ -18,6 +18,10 @@ export interface AuthServer extends net.Server {
   on(event: 'login', listener: (connection: AuthenticatedConnection) => void): this;
   on(event: 'shutdown', listener: (connection: AuthenticatedConnection) => void): this;
   on(event: string, listener: (...args: any[]) => void): this; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** This process's own counters, whatever options.status says (what a worker reports to the others). */
+  statusValues(): StatusValues;
+  /** FLUSH STATUS of this process's own counters. */
+  flushStatus(): void;
 }
 
 /**
@@ -39,8 +43,8 @@ export function createServer(options: ServerOptions): AuthServer {
     variables: { max_connections: resolved.maxConnections, connect_timeout: Math.ceil(resolved.connectTimeout / 1000), ...resolved.variables },
     requestShutdown: () => server.emit('shutdown', connection),
     question: () => status.question(),
-    status: () => status.values(),
-    flushStatus: () => status.flush(),
+    status: () => resolved.status?.values() ?? status.values(),
+    flushStatus: () => resolved.status?.flush() ?? status.flush(),
   });
   const server = net.createServer((socket) => {
     const slot = slots.take(socket);
@@ -63,6 +67,8 @@ export function createServer(options: ServerOptions): AuthServer {
     );
   }) as AuthServer;
   status.watch(server, () => slots.open);
+  server.statusValues = () => status.values();
+  server.flushStatus = () => status.flush();
   defaultBacklog(server, resolved.backlog);
   return server;
 }

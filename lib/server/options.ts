@@ -13,6 +13,7 @@ import { ServerAuthPlugin } from './plugin';
 import { builtinServerPlugins } from './plugins/builtin';
 import { cachingSha2PasswordPlugin } from './plugins/caching-sha2-password';
 import { serverSecureContext } from './tls';
+import type { StatusSource } from './status';
 
 export interface ServerOptions {
   accounts: Accounts;
@@ -60,6 +61,8 @@ export interface ServerOptions {
   tls?: tls.SecureContextOptions;
   /** Runs after the plugin accepted and before the OK: where a proxy opens its upstream (connection.ts). */
   admit?: AdmitHook;
+  /** Where SHOW STATUS and FLUSH STATUS read when this server is one process of several; default: its own counters. */
+  status?: StatusSource;
 }
 
 /** What this server offers; the client's flags are intersected with these. */
@@ -116,6 +119,7 @@ export interface ResolvedOptions {
   /** Made once from options.tls; null when the server offers no TLS. */
   secureContext: tls.SecureContext | null;
   admit: AdmitHook | null;
+  status: StatusSource | null;
 }
 
 // The in-memory catalog of a server given no datadir: the built-in plugins, then the caller's
@@ -150,6 +154,13 @@ function capabilitiesOf(extra: number | undefined): number {
 function admitHook(admit: AdmitHook | undefined): AdmitHook | null {
   if (admit !== undefined && typeof admit !== 'function') throw codedError('ERR_INVALID_ARG_TYPE', 'options.admit must be a function', TypeError);
   return admit ?? null;
+}
+
+function statusSource(source: StatusSource | undefined): StatusSource | null {
+  if (source !== undefined && (typeof source?.values !== 'function' || typeof source.flush !== 'function')) {
+    throw codedError('ERR_INVALID_ARG_TYPE', 'options.status must have values() and flush()', TypeError);
+  }
+  return source ?? null;
 }
 
 export function resolveOptions(options: ServerOptions): ResolvedOptions {
@@ -189,5 +200,6 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     capabilities: (capabilitiesOf(options.extraCapabilities) | (secureContext === null ? 0 : Capability.SSL)) >>> 0,
     secureContext,
     admit: admitHook(options.admit),
+    status: statusSource(options.status),
   };
 }

@@ -27,6 +27,32 @@ export interface StatusValues {
   rssBytes: number;
 }
 
+/**
+ * Where SHOW STATUS, FLUSH STATUS and COM_STATISTICS read when a server is one of several
+ * processes (serve --workers): the counters of all of them.
+ */
+export interface StatusSource {
+  values(): Promise<StatusValues>;
+  flush(): Promise<void>;
+}
+
+/** The server's status from its processes' own: counts add up; the event loops' delays and the uptimes are the worst and the longest. */
+export function combineStatus(parts: readonly StatusValues[]): StatusValues {
+  const sum = (read: (v: StatusValues) => number) => parts.reduce((total, v) => total + read(v), 0);
+  const max = (read: (v: StatusValues) => number) => Math.max(0, ...parts.map(read));
+  return {
+    uptimeSeconds: max((v) => v.uptimeSeconds),
+    sinceFlushSeconds: max((v) => v.sinceFlushSeconds),
+    threadsConnected: sum((v) => v.threadsConnected),
+    connections: sum((v) => v.connections),
+    abortedConnects: sum((v) => v.abortedConnects),
+    questions: sum((v) => v.questions),
+    eventLoopDelayP99Us: max((v) => v.eventLoopDelayP99Us),
+    eventLoopDelayMaxUs: max((v) => v.eventLoopDelayMaxUs),
+    rssBytes: sum((v) => v.rssBytes),
+  };
+}
+
 export class ServerStatus {
   private readonly started = Date.now();
   private flushed = this.started;

@@ -54,6 +54,13 @@ describeAsRoot('auth-socket serve --workers', () => {
       const ids = await Promise.all(connections.map(async (c) => Number((await c.query({ sql: 'SELECT CONNECTION_ID()', rowsAsArray: true }))[0][0])));
       expect(new Set(ids).size).toBe(ids.length);
       expect(new Set(ids.map((id) => id % 2))).toEqual(new Set([0, 1]));
+      // SHOW STATUS is the whole server's: every worker's open connections, and their RSS summed.
+      const rows = (await connections[0].query({ sql: 'SHOW GLOBAL STATUS', rowsAsArray: true })) as string[][];
+      const status = Object.fromEntries(rows.map(([name, value]) => [name, Number(value)]));
+      expect(status.Threads_connected).toBe(24);
+      const rss = workerPids(server.pid).map((pid) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024);
+      expect(status.Auth_socket_rss_bytes).toBeGreaterThan(Math.max(...rss));
+      expect(await connections[1].query('FLUSH STATUS')).toMatchObject({ affectedRows: 0 });
     } finally {
       await Promise.all(connections.map((c) => c.end()));
     }

@@ -33,9 +33,9 @@ export interface SessionEnvironment {
   /** Counts a statement, for status(). */
   question(): void;
   /** What SHOW STATUS and COM_STATISTICS (mysqladmin status) report. */
-  status(): StatusValues;
+  status(): StatusValues | Promise<StatusValues>;
   /** FLUSH STATUS: starts the event-loop delay's distribution again. */
-  flushStatus(): void;
+  flushStatus(): void | Promise<void>;
 }
 
 // The session variables clients ask for at start; the server's own come on top of them.
@@ -133,7 +133,7 @@ export async function serveSession(
         environment.question();
         reply = await execute(body.toString('utf8'), ctx);
       } else if (command === Command.STATISTICS) {
-        const { uptimeSeconds, threadsConnected: threads, questions } = environment.status();
+        const { uptimeSeconds, threadsConnected: threads, questions } = await environment.status();
         const perSecond = (questions / Math.max(uptimeSeconds, 1)).toFixed(3);
         // A bare string, not an OK: what mysqladmin status prints.
         reply = [

@@ -21,9 +21,9 @@ export interface StatementContext {
   /** Asks the server to shut down; false when this server cannot be shut down from a session. */
   requestShutdown(): boolean;
   /** The server's status counters now (SHOW STATUS). */
-  status(): StatusValues;
+  status(): StatusValues | Promise<StatusValues>;
   /** FLUSH STATUS. */
-  flushStatus(): void;
+  flushStatus(): void | Promise<void>;
 }
 
 /** The payloads that answer one statement. */

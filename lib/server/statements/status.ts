@@ -27,15 +27,15 @@ const VARIABLES: ReadonlyArray<readonly [string, (values: StatusValues) => numbe
 ];
 
 /** SHOW [SESSION|GLOBAL] STATUS [LIKE 'pattern']: Variable_name, Value; no privilege needed, as in MySQL. */
-export function showStatus({ like: pattern }: Extract<Statement, { type: 'show-status' }>, ctx: StatementContext): Reply {
-  const values = ctx.status();
+export async function showStatus({ like: pattern }: Extract<Statement, { type: 'show-status' }>, ctx: StatementContext): Promise<Reply> {
+  const values = await ctx.status();
   const rows = VARIABLES.filter(([name]) => pattern === null || like(name, pattern)).map(([name, read]) => [name, String(read(values))]);
   return resultSet(ctx, ['Variable_name', 'Value'], rows);
 }
 
 /** FLUSH STATUS: needs RELOAD in MySQL, which this server's privileges have only within ALL. */
-export function flushStatus(_statement: Extract<Statement, { type: 'flush-status' }>, ctx: StatementContext): Reply {
+export async function flushStatus(_statement: Extract<Statement, { type: 'flush-status' }>, ctx: StatementContext): Promise<Reply> {
   requirePrivilege(ctx, null, 'RELOAD');
-  ctx.flushStatus();
+  await ctx.flushStatus();
   return ok();
 }
