@@ -54,6 +54,17 @@ export interface NativePacketDecoder {
   readonly bufferedBytes: number;
 }
 
+/** PIDFD_GET_INFO's answer, in the reader's pid and user namespaces. */
+export interface NativePidfdInfo {
+  pid: number;
+  ruid: number;
+  rgid: number;
+  euid: number;
+  egid: number;
+  /** Inode number of the process's cgroup v2 directory (absent without CONFIG_CGROUPS). */
+  cgroupId?: bigint;
+}
+
 export interface NativeBinding {
   /** [pid, uid, gid] written by the last successful peerCredentials() call of this thread. */
   readonly credentials: Uint32Array;
@@ -64,6 +75,12 @@ export interface NativeBinding {
   peerSecurityLabel(fd: number): string | undefined;
   socketProtocol(fd: number): number;
   socketPair(): [number, number];
+  /** SO_PEERPIDFD: a close-on-exec pidfd for the peer's process; throws the getsockopt errno. */
+  peerPidfd(fd: number): number;
+  /** PIDFD_GET_INFO, or undefined where the kernel lacks it; throws the ioctl errno (ESRCH). */
+  pidfdInfo(pidfd: number): NativePidfdInfo | undefined;
+  /** Whether the pidfd's process has exited (zombies included). */
+  pidfdExited(pidfd: number): boolean;
   lookup(kind: LookupKind, key: number | string): Promise<NativeUserRecord | NativeGroupRecord | null>;
   lookupSync(kind: LookupKind, key: number | string): NativeUserRecord | NativeGroupRecord | null;
   PacketDecoder: new (options?: PacketDecoderOptions) => NativePacketDecoder;

@@ -1,11 +1,21 @@
 // The peer-credential core (see peercred.h).
 #include "peercred.h"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <unistd.h>
 
 #include <cerrno>
+
+// SO_PEERPIDFD (Linux 6.5) is 77 in asm-generic/socket.h, which x86, arm, arm64, riscv, s390,
+// powerpc, alpha and mips all follow; parisc and sparc number it otherwise, so they go without.
+// Older system headers lack it although the running kernel may have it: define it ourselves.
+#if !defined(SO_PEERPIDFD) && defined(__linux__) && !defined(__hppa__) && !defined(__sparc__)
+#define SO_PEERPIDFD 77
+#endif
 
 namespace authsock {
 
@@ -111,6 +121,73 @@ int ReadSocketProtocol(int fd, VioProtocol& out) {
 
 int OpenSocketPair(int fds[2]) {
   return socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0 ? errno : 0;
+}
+
+int OpenPeerPidfd(int fd, int& pidfd) {
+#ifdef SO_PEERPIDFD
+  int value = -1;
+  socklen_t len = sizeof value;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &value, &len) != 0) return errno;
+  if (len != sizeof value || value < 0) return EPROTO;
+  // The kernel opens it O_CLOEXEC; a pidfd leaked into a spawned program would keep the peer's
+  // struct pid and let that program signal it, so check rather than trust, and never leak it.
+  int flags = fcntl(value, F_GETFD);
+  if (flags < 0 || (!(flags & FD_CLOEXEC) && fcntl(value, F_SETFD, flags | FD_CLOEXEC) != 0)) {
+    int err = errno;
+    close(value);
+    return err;
+  }
+  pidfd = value;
+  return 0;
+#else
+  (void)fd;
+  (void)pidfd;
+  return ENOPROTOOPT;
+#endif
+}
+
+// Version 0 of the kernel's struct pidfd_info (include/uapi/linux/pidfd.h, Linux 6.13), declared
+// here because system headers trail the kernel, and never taken from them: a newer header's
+// longer struct would change the size encoded in the request. The kernel takes any size from
+// version 0's 64 bytes up and copies what both sides know.
+struct PidfdInfoV0 {
+  uint64_t mask;
+  uint64_t cgroupid;
+  uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+  uint32_t spare0[1];
+};
+static_assert(sizeof(PidfdInfoV0) == 64, "PIDFD_INFO_SIZE_VER0 is 64 bytes");
+static const unsigned long kPidfdGetInfo = _IOWR(0xFF, 11, PidfdInfoV0);  // PIDFS_IOCTL_MAGIC, 11
+static const uint64_t kPidfdInfoPid = 1u << 0;
+static const uint64_t kPidfdInfoCreds = 1u << 1;
+static const uint64_t kPidfdInfoCgroupId = 1u << 2;
+
+int ReadPidfdInfo(int pidfd, PidfdInfo& out) {
+  PidfdInfoV0 info{};
+  info.mask = kPidfdInfoPid | kPidfdInfoCreds | kPidfdInfoCgroupId;
+  if (ioctl(pidfd, kPidfdGetInfo, &info) != 0) return errno;
+  // The kernel always answers with the pid and credentials; without them it is not this ioctl.
+  if ((info.mask & (kPidfdInfoPid | kPidfdInfoCreds)) != (kPidfdInfoPid | kPidfdInfoCreds)) return EPROTO;
+  out.pid = info.pid;
+  out.ruid = info.ruid;
+  out.rgid = info.rgid;
+  out.euid = info.euid;
+  out.egid = info.egid;
+  out.hasCgroupId = (info.mask & kPidfdInfoCgroupId) != 0;
+  out.cgroupId = info.cgroupid;
+  return 0;
+}
+
+int PidfdExited(int pidfd, bool& exited) {
+  pollfd p{pidfd, POLLIN, 0};
+  int ready;
+  do {
+    ready = poll(&p, 1, 0);
+  } while (ready < 0 && errno == EINTR);
+  if (ready < 0) return errno;
+  if (p.revents & POLLNVAL) return EBADF;
+  exited = ready > 0 && (p.revents & (POLLIN | POLLHUP)) != 0;
+  return 0;
 }
 
 }  // namespace authsock

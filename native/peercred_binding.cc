@@ -115,6 +115,39 @@ static Napi::Value SocketPair(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// peerPidfd(fd) -> a pidfd (close-on-exec) for the process that connected. Throws the errno of
+// getsockopt (ENOPROTOOPT: no SO_PEERPIDFD; EINVAL: peer already reaped, before Linux 6.16).
+static Napi::Value PeerPidfd(const Napi::CallbackInfo& info) {
+  int pidfd = -1;
+  if (int err = OpenPeerPidfd(FdArgument(info), pidfd)) throw ErrnoError(info.Env(), err, "getsockopt");
+  return Napi::Number::New(info.Env(), pidfd);
+}
+
+// pidfdInfo(pidfd) -> { pid, ruid, rgid, euid, egid, cgroupId?: bigint } from PIDFD_GET_INFO, or
+// undefined on a kernel without it (before Linux 6.13). Throws the errno of ioctl (ESRCH: reaped).
+static Napi::Value PidfdInfoFn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  PidfdInfo out;
+  int err = ReadPidfdInfo(FdArgument(info), out);
+  if (err == ENOTTY || err == EINVAL) return env.Undefined();
+  if (err != 0) throw ErrnoError(env, err, "ioctl");
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("pid", Napi::Number::New(env, out.pid));
+  result.Set("ruid", Napi::Number::New(env, out.ruid));
+  result.Set("rgid", Napi::Number::New(env, out.rgid));
+  result.Set("euid", Napi::Number::New(env, out.euid));
+  result.Set("egid", Napi::Number::New(env, out.egid));
+  if (out.hasCgroupId) result.Set("cgroupId", Napi::BigInt::New(env, out.cgroupId));
+  return result;
+}
+
+// pidfdExited(pidfd) -> whether its process has exited (poll readable; zombies included).
+static Napi::Value PidfdExitedFn(const Napi::CallbackInfo& info) {
+  bool exited = false;
+  if (int err = PidfdExited(FdArgument(info), exited)) throw ErrnoError(info.Env(), err, "poll");
+  return Napi::Boolean::New(info.Env(), exited);
+}
+
 void InitPeerCredentials(Napi::Env env, Napi::Object exports) {
   napi_value fn;
   NAPI_THROW_IF_FAILED_VOID(env, napi_create_function(env, "peerCredentials", NAPI_AUTO_LENGTH,
@@ -125,6 +158,9 @@ void InitPeerCredentials(Napi::Env env, Napi::Object exports) {
   exports.Set("peerSecurityLabel", Napi::Function::New(env, PeerSecurityLabel, "peerSecurityLabel"));
   exports.Set("socketProtocol", Napi::Function::New(env, SocketProtocol, "socketProtocol"));
   exports.Set("socketPair", Napi::Function::New(env, SocketPair, "socketPair"));
+  exports.Set("peerPidfd", Napi::Function::New(env, PeerPidfd, "peerPidfd"));
+  exports.Set("pidfdInfo", Napi::Function::New(env, PidfdInfoFn, "pidfdInfo"));
+  exports.Set("pidfdExited", Napi::Function::New(env, PidfdExitedFn, "pidfdExited"));
 }
 
 }  // namespace authsock
