@@ -2,12 +2,12 @@
 // with `rule: 'mariadb'`, MariaDB 11.6's unix_socket (plugin/auth_socket/auth_socket.c: an AS
 // string replaces the user-name match); with `map`, an ident map decides (PostgreSQL's peer
 // authentication with a pg_ident.conf map, src/backend/libpq/auth.c: ident_inet/auth_peer).
-import fs from 'fs';
 import net from 'net';
 
 import { codedError, errorCode } from '../errors';
 import { getPeerCredentials, PeerCredentials } from './credentials';
 import { IdentMap, IdentMapLine, mapPermits } from './ident-map';
+import { overflowUid } from './process';
 import type { UserLookup } from './user-cache';
 import { lookupUser, UserRecord } from './users';
 
@@ -108,16 +108,6 @@ export function matchOsUser(
   if (!replaces && exactBytes(account.user)?.equals(osUserName)) return 'user-match';
   if (exactBytes(account.authenticationString)?.equals(osUserName)) return 'authentication-string-match';
   return null;
-}
-
-// The kernel's overflow uid (/proc/sys/kernel/overflowuid, 65534 unless changed), read once.
-let overflow: number | undefined;
-function overflowUid(): number {
-  if (overflow === undefined) {
-    const text = fs.readFileSync('/proc/sys/kernel/overflowuid', 'ascii').trim();
-    overflow = /^\d+$/.test(text) ? Number(text) : 65534;
-  }
-  return overflow;
 }
 
 // The peer's name for a map: null unless its passwd bytes are exactly the string's UTF-8.
