@@ -1,5 +1,6 @@
 // The error log (mysqld's log_error): a line per authentication decision — OS user, uid, pid,
-// the account asked for, its plugin, the result and the reason, never a password — and the
+// the account asked for, its plugin, the result and the reason (and, for a login an ident map
+// admitted, the map and its line as file:line), never a password — and the
 // server's own notes. MySQL's text lines by default; JSON lines (--log-format=json) for log
 // shippers. The lines of one event-loop turn go out in one append of whole lines (as MySQL's
 // audit log writes asynchronously): a login costs no system call of its own, and a crash never
@@ -10,7 +11,8 @@ import type { AuthenticatedConnection } from '../server/connection';
 import type { HandshakeError, LoginAttempt } from '../server/refusal';
 
 export interface ErrorLog {
-  note(message: string): void;
+  /** A server message; at MySQL's Note level unless `level` says Warning or ERROR. */
+  note(message: string, level?: 'Note' | 'Warning' | 'ERROR'): void;
   login(connection: AuthenticatedConnection): void;
   refuse(error: HandshakeError): void;
   close(): void;
@@ -61,7 +63,7 @@ export function openErrorLog(file: string | null, format: 'text' | 'json'): Erro
     pid: attempt.peer?.pid ?? null,
   });
   return {
-    note: (message) => write('Note', 'note', message, {}),
+    note: (message, level = 'Note') => write(level, 'note', message, {}),
     login: (c) =>
       write('Note', 'login', `Access granted for user '${c.user}'@'${c.host}'`, {
         user: c.user,
@@ -69,6 +71,8 @@ export function openErrorLog(file: string | null, format: 'text' | 'json'): Erro
         account: `${c.account.user}@${c.account.host}`,
         plugin: c.plugin,
         ...peerFields({ osUser: c.externalUser, peer: c.peer }),
+        map: c.identMapLine?.map ?? null,
+        mapLine: c.identMapLine === null ? null : `${c.identMapLine.file}:${c.identMapLine.line}`,
         result: 'OK',
       }),
     refuse: (error) => {

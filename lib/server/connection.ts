@@ -3,6 +3,7 @@
 // its server is the end of the line).
 import type net from 'net';
 
+import type { IdentMapLine } from '../peer/ident-map';
 import { Account } from './catalog/accounts';
 import type { LoginAttempt } from './refusal';
 
@@ -17,7 +18,10 @@ export interface AuthenticatedConnection {
   authenticatedAs: string;
   /** The plugin's external identity (auth_socket: the OS user name), or null. */
   externalUser: string | null;
+  /** The plugin that accepted (of an OR chain, the method that did). */
   plugin: string;
+  /** The ident map line that admitted the peer (auth_socket_map), or null. */
+  identMapLine: IdentMapLine | null;
   database: string | null;
   /** Capabilities in effect: the client's flags that this server also offered. */
   capabilities: number;

@@ -25,12 +25,17 @@ export const GREETING_PLUGIN = mysqlNativePasswordPlugin;
  * - a write by the greeting's own plugin is the greeting itself and is not sent again; any other
  *   plugin's first write becomes the AuthSwitchRequest's data.
  * Every later write is wrapped as AuthMoreData. Plugin names compare case-insensitively.
+ * restart() hands the connection to the next method of an OR chain, as MariaDB's MPVIO_EXT::RESTART
+ * does: the client's first reply still serves it while no packet has been sent since, else its
+ * first exchange is an AuthSwitchRequest again; a plugin taking any client reads an empty reply.
  * close() lets go of the connection, so a plugin that never returns holds nothing of it.
  */
 export class HandshakeVio extends ServerPluginVio {
   private firstExchangeDone = false;
   private channel: PacketChannel | null;
   private cachedReply: Buffer | null;
+  // The client's first reply until the server sends anything (MariaDB's cached_client_reply).
+  private unanswered: Buffer | null;
   /** The plugin the client's reply was made by, as MySQL reads it. */
   private clientPlugin: string;
   private readonly clientCanSwitch: boolean;
@@ -41,12 +46,12 @@ export class HandshakeVio extends ServerPluginVio {
     socket: net.Socket,
     channel: PacketChannel,
     readonly scramble: Buffer,
-    private readonly plugin: ServerAuthPlugin,
+    private plugin: ServerAuthPlugin,
     response: HandshakeResponse41,
   ) {
     super(socket);
     this.channel = channel;
-    this.cachedReply = response.authResponse;
+    this.cachedReply = this.unanswered = response.authResponse;
     this.clientCanSwitch = (response.capabilities & Capability.PLUGIN_AUTH) !== 0;
     // A client without CLIENT_PLUGIN_AUTH, or with it but no plugin name at all, speaks
     // mysql_native_password (MySQL: "some clients lie"); one that names the empty plugin is asked
@@ -71,11 +76,18 @@ export class HandshakeVio extends ServerPluginVio {
    * the plugin reads, if it reads.
    */
   async restartForeignClient(): Promise<void> {
-    if (this.plugin.clientPluginName !== null || !this.clientCanSwitch || this.clientPlugin === GREETING_PLUGIN.name) return;
+    if (this.plugin.clientPluginName !== null || !this.clientCanSwitch || this.clientPlugin === GREETING_PLUGIN.name || this.unanswered === null) return;
     const channel = this.open();
     await this.recordFailure(channel.write(buildAuthSwitchRequest({ pluginName: GREETING_PLUGIN.name, pluginData: this.greetingData() })));
-    this.cachedReply = await this.recordFailure(channel.read());
+    this.cachedReply = this.unanswered = await this.recordFailure(channel.read());
     this.clientPlugin = GREETING_PLUGIN.name;
+  }
+
+  /** The next method of an OR chain takes the connection over (MariaDB's MPVIO_EXT::RESTART). */
+  restart(plugin: ServerAuthPlugin): void {
+    this.plugin = plugin;
+    this.firstExchangeDone = false;
+    this.cachedReply = this.unanswered;
   }
 
   readPacket(): Promise<Buffer> {
@@ -113,11 +125,13 @@ export class HandshakeVio extends ServerPluginVio {
   private async read(): Promise<Buffer> {
     const channel = this.open();
     const cached = this.cachedReply;
-    if (cached !== null) {
+    // Only a restarted method finds neither a reply nor an exchange yet.
+    if (cached !== null || !this.firstExchangeDone) {
       this.cachedReply = null;
       this.firstExchangeDone = true;
       const wanted = this.plugin.clientPluginName;
-      if (wanted === null || wanted.toLowerCase() === this.clientPlugin) return cached;
+      if (wanted === null) return cached ?? Buffer.alloc(0);
+      if (cached !== null && wanted.toLowerCase() === this.clientPlugin) return cached;
       await this.switchClient(this.isGreetingPlugin ? this.greetingData() : Buffer.alloc(0));
     }
     return channel.read();
@@ -127,11 +141,13 @@ export class HandshakeVio extends ServerPluginVio {
     const channel = this.open();
     if (!this.firstExchangeDone) {
       this.firstExchangeDone = true;
-      // The account's plugin is the greeting's (MySQL decides by name): no restart.
-      if (this.isGreetingPlugin) return;
+      // The account's plugin is the greeting's (MySQL decides by name): no restart, while the
+      // client's reply to the greeting is still the last word.
+      if (this.isGreetingPlugin && this.cachedReply !== null) return;
       this.cachedReply = null;
       return this.switchClient(data);
     }
+    this.unanswered = null;
     return channel.write(buildAuthMoreData(data));
   }
 
@@ -140,6 +156,8 @@ export class HandshakeVio extends ServerPluginVio {
     if (pluginName === null || !this.clientCanSwitch) {
       throw refusal('client-cannot-switch-plugin');
     }
+    this.unanswered = null;
+    this.clientPlugin = pluginName.toLowerCase();
     return this.open().write(buildAuthSwitchRequest({ pluginName, pluginData }));
   }
 }

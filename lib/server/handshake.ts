@@ -6,8 +6,8 @@ import crypto from 'crypto';
 import net from 'net';
 import tls from 'tls';
 
-import { codedError, errorCode } from '../errors';
-import { CR_OK, CR_OK_HANDSHAKE_COMPLETE, CrCode, vioInfoOf, VioProtocol } from '../auth/vio';
+import { codedError } from '../errors';
+import { CR_OK, CR_OK_HANDSHAKE_COMPLETE, vioInfoOf, VioProtocol } from '../auth/vio';
 import { Capability, ServerStatus } from '../protocol/constants';
 import { buildHandshakeV10, HandshakeResponse41, isSslRequest, parseHandshakeResponse41 } from '../protocol/handshake';
 import { PASSWORD_USED_NO } from '../protocol/mysql-errors';
@@ -19,6 +19,7 @@ import { nextConnectionId } from './connection-ids';
 import { GREETING_PLUGIN, HandshakeVio } from './handshake-vio';
 import { resolveOptions, ResolvedOptions, ServerOptions } from './options';
 import { ServerAuthInfo } from './plugin';
+import { runMethods, untilAborted } from './auth-methods';
 import { getPeerCredentials } from '../peer/credentials';
 import { HandshakeError, LoginAttempt, loginFailed, readFailure, Refusal, refusal, refuse } from './refusal';
 import { acceptTls, releaseTls } from './tls';
@@ -105,30 +106,6 @@ async function greet(link: Link, options: ResolvedOptions, connectionId: number,
   return response;
 }
 
-/**
- * The plugin's result, unless the handshake ends first (the signal): then the handshake goes on
- * without it, and a plugin that never settles keeps none of the handshake's state alive.
- */
-function untilAborted<T>(run: () => T | Promise<T>, signal: AbortSignal): Promise<T> {
-  // An abort event never fires again for a signal already aborted.
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    let pending: { resolve(value: T): void; reject(error: unknown): void } | null = { resolve, reject };
-    const onAbort = () => {
-      pending?.reject(signal.reason);
-      pending = null;
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    Promise.resolve()
-      .then(run)
-      .then(
-        (value) => pending?.resolve(value),
-        (error: unknown) => pending?.reject(error),
-      )
-      .finally(() => signal.removeEventListener('abort', onAbort));
-  });
-}
-
 async function authenticate(
   link: Link,
   options: ResolvedOptions,
@@ -156,7 +133,7 @@ interface Exchange {
   scramble: Buffer;
 }
 
-// The client's response against the account it names: the account's plugin decides (MySQL's
+// The client's response against the account it names: the account's plugins decide (MySQL's
 // acl_authenticate, shared by the connection phase and COM_CHANGE_USER).
 async function verify(exchange: Exchange, response: HandshakeResponse41): Promise<AuthenticatedConnection> {
   const { socket, channel, options, clientHost, connectionId, signal, attempt, scramble } = exchange;
@@ -176,14 +153,11 @@ async function verify(exchange: Exchange, response: HandshakeResponse41): Promis
     privileges: [],
     grantOption: false,
     attributes: null,
+    or: [],
   };
   if (!(response.capabilities & Capability.PLUGIN_AUTH) && account.plugin.toLowerCase() !== GREETING_PLUGIN.name) {
     throw refusal('client-lacks-plugin-auth');
   }
-  attempt.plugin = account.plugin;
-  const plugin = options.plugins.get(account.plugin);
-  if (plugin === undefined) throw refusal('plugin-not-loaded', undefined, account.plugin);
-
   const info: ServerAuthInfo = {
     userName: user,
     authString: account.authenticationString,
@@ -192,27 +166,10 @@ async function verify(exchange: Exchange, response: HandshakeResponse41): Promis
     passwordUsed: PASSWORD_USED_NO,
     hostOrIp: clientHost,
     signal,
+    identMap: options.catalog.identMap,
   };
-  const vio = new HandshakeVio(socket, channel, scramble, plugin, response);
-  let result: CrCode | undefined;
-  let pluginError: unknown;
-  try {
-    try {
-      await vio.restartForeignClient();
-    } catch (error) {
-      throw readFailure(error);
-    }
-    result = await untilAborted(() => plugin.authenticate(vio, info), signal);
-  } catch (error) {
-    if (error instanceof Refusal) throw error;
-    pluginError = error;
-  } finally {
-    vio.close();
-    attempt.osUser = info.externalUser;
-  }
-  // A failed exchange decides, whatever the plugin made of it.
-  pluginError = vio.failure ?? pluginError;
-  if (pluginError instanceof Refusal || errorCode(pluginError) === 'ERR_CONNECTION_CLOSED') throw pluginError;
+  // The account's plugin, or each method of its OR chain in turn (auth-methods.ts).
+  const { plugin, result, pluginError } = await runMethods(account, info, options.plugins, attempt, (first) => new HandshakeVio(socket, channel, scramble, first, response));
   const accepted = (result === CR_OK || result === CR_OK_HANDSHAKE_COMPLETE) && found !== null && pluginError === undefined;
   // No proxy users here: a plugin that maps to another account is refused, not obeyed.
   if (!accepted || info.authenticatedAs !== user) {
@@ -233,6 +190,7 @@ async function verify(exchange: Exchange, response: HandshakeResponse41): Promis
     authenticatedAs: info.authenticatedAs,
     externalUser: info.externalUser,
     plugin: plugin.name,
+    identMapLine: info.identMapLine ?? null,
     database: response.database,
     capabilities: (response.capabilities & options.capabilities) >>> 0,
     characterSet: response.characterSet,

@@ -3,6 +3,7 @@
 import tls from 'tls';
 
 import { codedError } from '../errors';
+import type { IdentMap } from '../peer/ident-map';
 import { Capability } from '../protocol/constants';
 import { Accounts } from './catalog/accounts';
 import type { AdmitHook } from './connection';
@@ -59,6 +60,11 @@ export interface ServerOptions {
    * socket, inside which the login and the session run. Plugins see is_tls_established there.
    */
   tls?: tls.SecureContextOptions;
+  /**
+   * The ident map auth_socket_map accounts name a map of (parseIdentMap / loadIdentMap), or a
+   * function asked for the map at each login's start (to reload one). It becomes the catalog's.
+   */
+  identMap?: IdentMap | (() => IdentMap | null);
   /** Runs after the plugin accepted and before the OK: where a proxy opens its upstream (connection.ts). */
   admit?: AdmitHook;
   /** Where SHOW STATUS and FLUSH STATUS read when this server is one process of several; default: its own counters. */
@@ -175,6 +181,12 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     throw codedError('ERR_INVALID_ARG_VALUE', "options.accounts must be the catalog's accounts", TypeError);
   }
   const catalog = options.catalog ?? memoryCatalog(options.accounts, options.plugins);
+  if (options.identMap !== undefined) {
+    if (typeof options.identMap !== 'function' && typeof options.identMap?.has !== 'function') {
+      throw codedError('ERR_INVALID_ARG_TYPE', 'options.identMap must be an ident map (parseIdentMap, loadIdentMap) or a function returning one', TypeError);
+    }
+    catalog.setIdentMap(options.identMap);
+  }
   const secureContext = serverSecureContext(options.tls);
   return {
     accounts: catalog.accounts,

@@ -2,6 +2,7 @@
 // (include/mysql/plugin_auth.h): its descriptor, the VIO it talks through and the
 // MYSQL_SERVER_AUTH_INFO it reads and fills. The plugins themselves live in plugins/.
 import { CrCode, PluginVio } from '../auth/vio';
+import type { IdentMap, IdentMapLine } from '../peer/ident-map';
 import { PasswordUsed } from '../protocol/mysql-errors';
 
 /** MySQL's MYSQL_SERVER_AUTH_INFO, as a plugin sees and fills it. */
@@ -26,6 +27,14 @@ export interface ServerAuthInfo {
    * waits for it and its VIO is closed.
    */
   signal: AbortSignal;
+  /**
+   * Not in MySQL: the server's ident map (`ident-file`) as it was when this login began, handed
+   * to the plugin like the account's string (a reload never changes it under a login); null when
+   * the server has none. auth_socket_map reads it.
+   */
+  identMap: IdentMap | null;
+  /** Not in MySQL: set by a plugin that accepted through a line of the ident map, for the log. */
+  identMapLine?: IdentMapLine;
 }
 
 /** The VIO a server plugin gets: MySQL's MPVIO, whose scramble is the one sent in the greeting. */

@@ -8,6 +8,8 @@ import { fixtureForOthers } from './for-others';
 export interface OsIdentity {
   uid: number;
   gid: number;
+  /** Supplementary groups the process gets (setpriv --groups); none when omitted. */
+  groups?: number[];
 }
 
 /** Where the client connects: a Unix socket, or TCP on 127.0.0.1. */
@@ -50,7 +52,14 @@ const CLIENT_TIMEOUT_MS = 20_000;
 function run(command: string, args: string[], as: OsIdentity | undefined): Promise<ClientRun> {
   return new Promise((resolve, reject) => {
     // cwd '/' and a bare environment: nothing of ours (HOME, MYSQL_* variables) leaks into the client.
-    const child = spawn(command, args, { cwd: '/', env: { PATH: '/usr/bin:/bin', LANG: 'C' }, ...as });
+    // spawn's uid/gid drop every supplementary group (libuv calls setgroups(0)): setpriv sets them.
+    const child =
+      as?.groups === undefined
+        ? spawn(command, args, { cwd: '/', env: { PATH: '/usr/bin:/bin', LANG: 'C' }, ...as })
+        : spawn('setpriv', [`--reuid=${as.uid}`, `--regid=${as.gid}`, as.groups.length === 0 ? '--clear-groups' : `--groups=${as.groups.join(',')}`, '--', command, ...args], {
+            cwd: '/',
+            env: { PATH: '/usr/bin:/bin', LANG: 'C' },
+          });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

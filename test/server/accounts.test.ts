@@ -9,6 +9,7 @@ describe('Accounts', () => {
     const account = accounts.create({ user: 'carol', host: 'localhost', plugin: 'mysql_native_password', password: 's3cret' });
     expect(account).toEqual({
       user: 'carol',
+      or: [],
       host: 'localhost',
       plugin: 'mysql_native_password',
       authenticationString: nativePasswordHash('s3cret'),

@@ -35,7 +35,7 @@ it('leaves no reason the server code gives unmapped', () => {
   const refusals = authSocket.slice(authSocket.indexOf('export type AuthSocketReason'), authSocket.indexOf(';', authSocket.indexOf('export type AuthSocketReason')));
   const given = /(?:refusal\(|refusalReason = |refuse\(info, |\s[?:] |\?\? |\| |[A-Z]: )'([a-z]+(?:-[a-z0-9]+)+)'/g;
   const found = new Set([...`${server}\n${refusals}`.matchAll(given)].map((m) => m[1]));
-  const accepted = ['user-match', 'authentication-string-match', 'login-failed'];
+  const accepted = ['user-match', 'authentication-string-match', 'map-match', 'login-failed'];
   const unmapped = [...found].filter((reason) => !(reason in REFUSALS) && ![...CLOSED_WITHOUT_ERR, ...PASSED_ON, ...accepted].includes(reason));
   expect(found.size).toBeGreaterThan(20);
   expect(unmapped).toEqual([]);

@@ -1,5 +1,6 @@
 // Accounts: MySQL's mysql.user rows (user, host, plugin, authentication_string, the global
-// privileges this server knows, the user attributes) and the host matching MySQL does for the
+// privileges this server knows, the user attributes; MariaDB's OR chain of further plugins, its
+// global_priv auth_or) and the host matching MySQL does for the
 // peers this server sees: 'localhost' for Unix-socket peers, the IP address for TCP peers (no name
 // resolution, as with skip-name-resolve). The in-memory cache of sql/auth/sql_auth_cache.cc; datadir/ persists it.
 import { codedError } from '../../errors';
@@ -10,6 +11,21 @@ import { Attributes, attributesProblem, frozenAttributes, MAX_ATTRIBUTES_BYTES, 
 
 /** The global privileges this server checks: ALL (everything), CREATE USER (account statements). */
 export type Privilege = 'ALL' | 'CREATE USER';
+
+/** One authentication method: a plugin and its string, or a password to hash for it. */
+export interface AuthMethodSpec {
+  plugin: string;
+  authenticationString?: string;
+  password?: string;
+}
+
+export interface AuthMethod {
+  readonly plugin: string;
+  readonly authenticationString: string;
+}
+
+/** Methods in one account's chain, its first included (MariaDB sets none; a longer one is no one's). */
+export const MAX_AUTH_METHODS = 16;
 
 export interface AccountSpec {
   user: string;
@@ -27,6 +43,11 @@ export interface AccountSpec {
   grantOption?: boolean;
   /** ATTRIBUTE '{...}': a JSON object (copied); none by default. */
   attributes?: Attributes | null;
+  /**
+   * MariaDB's OR chain (IDENTIFIED VIA a OR b ...): the methods after `plugin`, tried in order
+   * at login, each when the one before refused. None by default.
+   */
+  or?: readonly AuthMethodSpec[];
 }
 
 export interface Account {
@@ -40,6 +61,8 @@ export interface Account {
    * The user attributes (ATTRIBUTE / COMMENT), frozen; null when the account has none.
    */
   readonly attributes: Attributes | null;
+  /** The methods after `plugin` in its OR chain; empty for one method. */
+  readonly or: readonly AuthMethod[];
 }
 
 // MySQL's column limits: user 32 characters, host 255.
@@ -54,16 +77,14 @@ function checkName(value: unknown, what: string, max: number, allowEmpty: boolea
   return value;
 }
 
-function toAccount(spec: AccountSpec): Account {
-  if (typeof spec !== 'object' || spec === null) throw codedError('ERR_INVALID_ARG_TYPE', 'account must be an object', TypeError);
-  const user = checkName(spec.user, 'user', MAX_USER_LENGTH, false);
-  const host = checkName(spec.host, 'host', MAX_HOST_LENGTH, false).toLowerCase();
+// A plugin and its authentication string: the string as given, or the password hashed for the plugin.
+function methodOf(spec: AuthMethodSpec): AuthMethod {
   const plugin = checkName(spec.plugin, 'plugin', 64, false);
   if (spec.password !== undefined && spec.authenticationString !== undefined) {
     throw codedError('ERR_INVALID_ARG_VALUE', 'give either password or authenticationString, not both', TypeError);
   }
   let authenticationString = '';
-  const passwordHash = Object.hasOwn(PASSWORD_HASHES, plugin.toLowerCase()) ? PASSWORD_HASHES[plugin.toLowerCase()] : undefined;
+  const passwordHash = passwordHashOf(plugin);
   if (spec.password !== undefined) {
     if (passwordHash === undefined) {
       throw codedError('ERR_INVALID_ARG_VALUE', `${plugin} takes no password (IDENTIFIED BY); give its authentication string`, TypeError);
@@ -77,6 +98,23 @@ function toAccount(spec: AccountSpec): Account {
       throw codedError('ERR_INVALID_ARG_VALUE', `a ${plugin} authentication string is ${passwordHash.form}; give the password instead (IDENTIFIED BY)`, TypeError);
     }
   }
+  return Object.freeze({ plugin, authenticationString });
+}
+
+function chainOf(or: readonly AuthMethodSpec[] | undefined): readonly AuthMethod[] {
+  if (or === undefined) return Object.freeze([]);
+  if (!Array.isArray(or) || or.some((method) => typeof method !== 'object' || method === null)) {
+    throw codedError('ERR_INVALID_ARG_TYPE', 'or must be an array of { plugin, authenticationString | password }', TypeError);
+  }
+  if (or.length + 1 > MAX_AUTH_METHODS) throw codedError('ERR_INVALID_ARG_VALUE', `an account has at most ${MAX_AUTH_METHODS} methods`, TypeError);
+  return Object.freeze(or.map(methodOf));
+}
+
+function toAccount(spec: AccountSpec): Account {
+  if (typeof spec !== 'object' || spec === null) throw codedError('ERR_INVALID_ARG_TYPE', 'account must be an object', TypeError);
+  const user = checkName(spec.user, 'user', MAX_USER_LENGTH, false);
+  const host = checkName(spec.host, 'host', MAX_HOST_LENGTH, false).toLowerCase();
+  const { plugin, authenticationString } = methodOf(spec);
   const privileges = [...new Set(spec.privileges ?? [])];
   if (!privileges.every((privilege) => privilege === 'ALL' || privilege === 'CREATE USER')) {
     throw codedError('ERR_INVALID_ARG_VALUE', "privileges may be 'ALL' and 'CREATE USER'", TypeError);
@@ -89,8 +127,12 @@ function toAccount(spec: AccountSpec): Account {
     privileges: Object.freeze(privileges),
     grantOption: spec.grantOption === true,
     attributes: checkAttributes(spec.attributes),
+    or: chainOf(spec.or),
   });
 }
+
+/** Every method of an account's chain, its own plugin first. */
+export const methodsOf = (account: Account): readonly AuthMethod[] => [{ plugin: account.plugin, authenticationString: account.authenticationString }, ...account.or];
 
 const ATTRIBUTES_PROBLEMS = {
   'not-object': 'attributes must be a JSON object (or null)',
@@ -112,6 +154,11 @@ const PASSWORD_HASHES: Record<string, { hash(password: string): string; stored: 
   // $A$, 3 hex digits of iterations, $, 20 bytes of salt, 43 of SHA-256 crypt.
   caching_sha2_password: { hash: (password) => cachingSha2PasswordHash(password), stored: /^\$A\$[0-9A-F]{3}\$[\s\S]{63}$/, form: "MySQL's '$A$005$...' form" },
 };
+
+const passwordHashOf = (plugin: string) => (Object.hasOwn(PASSWORD_HASHES, plugin.toLowerCase()) ? PASSWORD_HASHES[plugin.toLowerCase()] : undefined);
+
+/** Whether IDENTIFIED BY 'password' means something for `plugin` (its string is a password's hash). */
+export const takesPassword = (plugin: string): boolean => passwordHashOf(plugin) !== undefined;
 
 // MySQL's host patterns: % any run, _ one character, case-insensitive (no escapes in host names).
 function hostMatches(pattern: string, host: string): boolean {

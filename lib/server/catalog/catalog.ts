@@ -3,6 +3,7 @@
 // durable before it is acknowledged; a change that cannot be made durable is undone and fails.
 // With several server processes (serve --workers) each has a copy, kept equal by its store.
 import type { AccountRow, CatalogState } from '../datadir/datadir';
+import type { IdentMap } from '../../peer/ident-map';
 import { PluginRow } from './plugins';
 import { sqlError } from '../sql-error';
 import { Accounts } from './accounts';
@@ -34,6 +35,7 @@ export function accountsFromRows(rows: readonly AccountRow[]): Accounts {
 
 export class Catalog {
   private queue: Promise<unknown> = Promise.resolve();
+  private identMapSource: () => IdentMap | null = () => null;
 
   constructor(
     readonly accounts: Accounts,
@@ -48,12 +50,30 @@ export class Catalog {
     return this.store?.dir ?? null;
   }
 
+  /**
+   * The server's ident map (ident-file) for auth_socket_map, or null: a login takes the one there
+   * is when it begins and keeps it, whatever a reload puts here meanwhile. Not in the datadir.
+   */
+  get identMap(): IdentMap | null {
+    return this.identMapSource();
+  }
+
+  /**
+   * Replaces the ident map, whole and at once, for every login that begins from now on; a
+   * function is asked at each login's start instead (a library's own reload).
+   */
+  setIdentMap(map: IdentMap | null | (() => IdentMap | null)): void {
+    this.identMapSource = typeof map === 'function' ? map : () => map;
+  }
+
   /** What the datadir stores. */
   state(): CatalogState {
-    const accounts = this.accounts.list().map(({ attributes, ...account }) => ({
+    const accounts = this.accounts.list().map(({ attributes, or, ...account }) => ({
       ...account,
       privileges: [...account.privileges],
       ...(attributes ? { attributes } : {}),
+      // Written only when there is a chain, so a state without one loads in a server from before them.
+      ...(or.length > 0 ? { or: or.map(({ plugin, authenticationString }) => ({ plugin, authenticationString })) } : {}),
     }));
     return { accounts, plugins: [...this.plugins.installedRows(), ...this.unloadable] };
   }

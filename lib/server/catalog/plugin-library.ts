@@ -1,5 +1,6 @@
 // Opening a plugin library, as mysqld's plugin_dl_add() opens a .so in plugin_dir: the packaged
-// libraries by their manual names (auth_socket.so, auth_simple.so), else a JS module (or .node
+// libraries by their manual names (auth_socket.so, auth_simple.so; unix_socket.so for MariaDB's
+// plugin, which MariaDB ships in its auth_socket.so; auth_socket_map.so, ours), else a JS module (or .node
 // addon) in plugin_dir named after the library, whose exports are server plugin descriptors.
 import fs from 'fs';
 import Module from 'module';
@@ -8,12 +9,17 @@ import path from 'path';
 import { ServerAuthPlugin } from '../plugin';
 import { authSimpleServerPlugin } from '../plugins/auth-simple';
 import { authSocketPlugin } from '../plugins/auth-socket';
+import { authSocketMapPlugin } from '../plugins/auth-socket-map';
+import { unixSocketPlugin } from '../plugins/unix-socket';
 import { sqlError } from '../sql-error';
 
-// Libraries this package ships, under the names the manual gives them.
+// Libraries this package ships, under the names the manual gives them. MySQL's auth_socket.so
+// holds auth_socket alone, so loading it whole (plugin-load-add) loads nothing of MariaDB's.
 const PACKAGED: Record<string, readonly ServerAuthPlugin[]> = {
   auth_socket: [authSocketPlugin],
   auth_simple: [authSimpleServerPlugin],
+  unix_socket: [unixSocketPlugin],
+  auth_socket_map: [authSocketMapPlugin],
 };
 
 // A library in plugin_dir declares itself with require('auth-socket'), wherever it lives: the

@@ -31,6 +31,8 @@ export interface AccountRow {
    * where no account has any loads in a server from before them.
    */
   attributes?: Attributes;
+  /** Only when the account has an OR chain (MariaDB's auth_or): the methods after `plugin`, likewise optional. */
+  or?: Array<{ plugin: string; authenticationString: string }>;
 }
 
 export interface CatalogState {
@@ -45,7 +47,8 @@ function corrupt(file: string, why: string): Error {
 // The state is small (accounts and plugins); a far larger file is not one this server wrote.
 const MAX_STATE_BYTES = 64 * 1024 * 1024;
 const ACCOUNT_KEYS = ['authenticationString', 'grantOption', 'host', 'plugin', 'privileges', 'user'];
-const OPTIONAL_ACCOUNT_KEYS = ['attributes'];
+const OPTIONAL_ACCOUNT_KEYS = ['attributes', 'or'];
+const METHOD_KEYS = ['authenticationString', 'plugin'];
 const PLUGIN_KEYS = ['library', 'name'];
 
 const isString = (value: unknown): value is string => typeof value === 'string';
@@ -66,7 +69,8 @@ function checkState(file: string, parsed: unknown): CatalogState {
       Array.isArray(row.privileges) &&
       row.privileges.every(isString) &&
       typeof row.grantOption === 'boolean' &&
-      (!Object.hasOwn(row, 'attributes') || isObject(row.attributes));
+      (!Object.hasOwn(row, 'attributes') || isObject(row.attributes)) &&
+      (!Object.hasOwn(row, 'or') || (Array.isArray(row.or) && row.or.length > 0 && row.or.every((m) => hasKeys(m, METHOD_KEYS) && isString(m.plugin) && isString(m.authenticationString))));
     if (!ok) throw corrupt(file, `account row ${i} is not one this server writes`);
   });
   state.plugins.forEach((row: PluginRow, i: number) => {

@@ -3,6 +3,8 @@
 import { ServerAuthPlugin } from '../plugin';
 import { authSimpleServerPlugin } from './auth-simple';
 import { authSocketPlugin } from './auth-socket';
+import { authSocketMapPlugin } from './auth-socket-map';
 import { mysqlNativePasswordPlugin } from './native-password';
+import { unixSocketPlugin } from './unix-socket';
 
-export const builtinServerPlugins: readonly ServerAuthPlugin[] = [authSocketPlugin, mysqlNativePasswordPlugin, authSimpleServerPlugin];
+export const builtinServerPlugins: readonly ServerAuthPlugin[] = [authSocketPlugin, mysqlNativePasswordPlugin, authSimpleServerPlugin, unixSocketPlugin, authSocketMapPlugin];

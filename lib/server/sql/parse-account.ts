@@ -1,10 +1,11 @@
 // The account statements (sql_yacc.yy create_user_stmt, alter_user_stmt, drop_user_stmt,
 // show_create_user_stmt, grant, revoke, SHOW GRANTS): user names as MySQL's `user` rule reads
-// them, IDENTIFIED clauses (MariaDB's VIA / USING as synonyms of WITH / AS), and the global
+// them, IDENTIFIED clauses (MariaDB's VIA / USING as synonyms of WITH / AS, its OR chains and
+// USING PASSWORD('pw'), sql_yacc.yy's auth_expression), and the global
 // privileges this server knows. Account options it does not keep (REQUIRE, resource limits,
 // password and lock options, roles) are UNSUPPORTED rather than silently dropped.
 import type { Cursor } from './cursor';
-import type { AccountName, AuthOption, Privilege, Statement, UserSpec } from './statements';
+import type { AccountName, AuthMethodOption, AuthOption, Privilege, Statement, UserSpec } from './statements';
 
 /** user: name_or_string ['@' host]; host '%' when left out, lower-cased as MySQL stores it. */
 export function account(cursor: Cursor): AccountName {
@@ -30,7 +31,23 @@ function accounts(cursor: Cursor): AccountName[] {
   return list;
 }
 
-/** IDENTIFIED BY 'pw' | IDENTIFIED WITH plugin [BY 'pw' | AS 'string'], or none. */
+/** auth_token: plugin [BY 'pw' | {AS | USING} 'string' | {AS | USING} PASSWORD('pw')]. */
+function authMethod(cursor: Cursor): AuthMethodOption {
+  const plugin = cursor.nameOrString();
+  if (cursor.acceptWord('BY')) {
+    if (cursor.atWord('RANDOM')) cursor.unsupported();
+    return { kind: 'plugin-password', plugin, password: cursor.string() };
+  }
+  if (!cursor.acceptWord('AS') && !cursor.acceptWord('USING')) return { kind: 'plugin', plugin, authString: null };
+  // PASSWORD('pw') is MariaDB's: the plugin's hash of pw.
+  if (!cursor.acceptWord('PASSWORD')) return { kind: 'plugin', plugin, authString: cursor.string() };
+  cursor.expectPunct('(');
+  const password = cursor.string();
+  cursor.expectPunct(')');
+  return { kind: 'plugin-password', plugin, password };
+}
+
+/** IDENTIFIED BY 'pw' | IDENTIFIED {WITH | VIA} auth_token [OR auth_token]..., or none. */
 function authOption(cursor: Cursor): AuthOption | null {
   if (!cursor.acceptWord('IDENTIFIED')) return null;
   if (cursor.acceptWord('BY')) {
@@ -39,19 +56,11 @@ function authOption(cursor: Cursor): AuthOption | null {
     return { kind: 'password', password: cursor.string() };
   }
   if (!cursor.acceptWord('WITH') && !cursor.acceptWord('VIA')) return cursor.fail();
-  const plugin = cursor.nameOrString();
-  let auth: AuthOption = { kind: 'plugin', plugin, authString: null };
-  if (cursor.acceptWord('BY')) {
-    if (cursor.atWord('RANDOM')) cursor.unsupported();
-    auth = { kind: 'plugin-password', plugin, password: cursor.string() };
-  } else if (cursor.acceptWord('AS') || cursor.acceptWord('USING')) {
-    // USING PASSWORD('pw') is MariaDB's.
-    if (cursor.atWord('PASSWORD')) cursor.unsupported();
-    auth = { kind: 'plugin', plugin, authString: cursor.string() };
-  }
-  // MariaDB's OR chains and MySQL's multifactor AND / INITIAL AUTHENTICATION.
-  if (cursor.atWord('OR', 'AND', 'INITIAL')) cursor.unsupported();
-  return auth;
+  const methods = [authMethod(cursor)];
+  while (cursor.acceptWord('OR')) methods.push(authMethod(cursor));
+  // MySQL's multifactor AND / INITIAL AUTHENTICATION.
+  if (cursor.atWord('AND', 'INITIAL')) cursor.unsupported();
+  return methods.length === 1 ? methods[0] : { kind: 'or', methods };
 }
 
 function userSpecs(cursor: Cursor): UserSpec[] {

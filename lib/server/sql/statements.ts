@@ -8,14 +8,20 @@ export interface AccountName {
   host: string;
 }
 
+/** One method of an IDENTIFIED clause. */
+export type AuthMethodOption =
+  /** WITH plugin [AS 'auth_string'] (MariaDB: VIA plugin [USING 'auth_string']) */
+  | { kind: 'plugin'; plugin: string; authString: string | null }
+  /** WITH plugin BY 'password' (MariaDB: VIA plugin USING PASSWORD('password')) */
+  | { kind: 'plugin-password'; plugin: string; password: string };
+
 /** An IDENTIFIED clause. */
 export type AuthOption =
-  /** IDENTIFIED WITH plugin [AS 'auth_string'] */
-  | { kind: 'plugin'; plugin: string; authString: string | null }
-  /** IDENTIFIED WITH plugin BY 'password' */
-  | { kind: 'plugin-password'; plugin: string; password: string }
+  | AuthMethodOption
   /** IDENTIFIED BY 'password' (the account's current plugin, or the default one) */
-  | { kind: 'password'; password: string };
+  | { kind: 'password'; password: string }
+  /** MariaDB's IDENTIFIED VIA method OR method ...: tried in order at login (two or more) */
+  | { kind: 'or'; methods: AuthMethodOption[] };
 
 export interface UserSpec {
   account: AccountName;
