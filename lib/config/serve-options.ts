@@ -37,6 +37,8 @@ export interface ServeOptions {
   upstreamSslCert: string | null;
   upstreamSslKey: string | null;
   upstreamConnectTimeoutSeconds: number | null;
+  /** The ident map's file (pg_ident.conf's form) for auth_socket_map (ours); null: none. */
+  identFile: string | null;
   /** Server processes sharing the listening sockets (ours): 1 serves in this process. */
   workers: number;
 }
@@ -53,7 +55,7 @@ export const SERVE_USAGE = `usage: auth-socket serve [--defaults-file=FILE] [--s
     [--account=USER@HOST:PLUGIN[:AUTHENTICATION_STRING]]...
     [--upstream=HOST[:PORT]|/PATH/TO/SOCKET] [--upstream-ssl-mode=MODE] [--upstream-ssl-ca=FILE]
     [--upstream-ssl-cert=FILE] [--upstream-ssl-key=FILE] [--upstream-connect-timeout=SECONDS]
-    [--workers=N|auto] [--help]
+    [--workers=N|auto] [--ident-file=FILE] [--help]
   --defaults-file reads the [mysqld] and [auth-socket] groups of a MySQL option file (options
   only we have, such as socket-mode, account and server-version, go in [auth-socket]); the
   command line wins over the file. Names take '-' or '_' alike; a 'loose-' prefix lets an
@@ -64,6 +66,9 @@ export const SERVE_USAGE = `usage: auth-socket serve [--defaults-file=FILE] [--s
   "..."}' is relayed, once it logged in here, to that server as that account (upstream-ssl-mode:
   DISABLED, PREFERRED (the default), REQUIRED, VERIFY_CA or VERIFY_IDENTITY, as MySQL's --ssl-mode);
   every other account is served here.
+  --ident-file names a map file in PostgreSQL's pg_ident.conf form (MAPNAME OS-NAME ACCOUNT; OS-NAME
+  a name, /regex or @group) for accounts IDENTIFIED WITH auth_socket_map AS 'MAPNAME'; SIGHUP
+  rereads it (a file that does not load leaves the map in force as it was).
   --workers=N (auto: one per CPU) runs N server processes that accept on the same sockets, each
   with its own event loop; the first process owns the datadir and every change goes through it.`;
 
@@ -120,6 +125,7 @@ const OPTIONS: Record<string, OptionSpec> = {
   'upstream-ssl-key': { ours: true, apply: (o, v) => (o.upstreamSslKey = nonEmpty(v)) },
   // In seconds, up to what setTimeout takes in milliseconds.
   'upstream-connect-timeout': { ours: true, apply: (o, v) => (o.upstreamConnectTimeoutSeconds = wholeNumber(v, 2147483)) },
+  'ident-file': { ours: true, apply: (o, v) => (o.identFile = nonEmpty(v)) },
   workers: { ours: true, apply: (o, v) => (o.workers = v === 'auto' ? Math.min(os.availableParallelism(), MAX_WORKERS) : wholeNumber(v, MAX_WORKERS)) },
   account: {
     ours: true,
@@ -151,6 +157,7 @@ function defaults(): ServeOptions {
     upstreamSslCert: null,
     upstreamSslKey: null,
     upstreamConnectTimeoutSeconds: null,
+    identFile: null,
     workers: 1,
   };
 }

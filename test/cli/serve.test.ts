@@ -53,6 +53,8 @@ describe('parseServeArgs', () => {
         '--plugin-load=a.js;b',
         '--plugin-load-add=auth_socket.so',
         '--account=valerie@localhost:auth_socket:stephanie',
+        '--ident-file',
+        '/etc/ident.conf',
       ]),
     ).toEqual({
       socketPath: '/tmp/x.sock',
@@ -74,6 +76,7 @@ describe('parseServeArgs', () => {
       upstreamSslCert: null,
       upstreamSslKey: null,
       upstreamConnectTimeoutSeconds: null,
+      identFile: '/etc/ident.conf',
       workers: 1,
     });
     expect(parseServeArgs(['--workers=auto']).workers).toBe(os.availableParallelism());

@@ -54,6 +54,7 @@ describe('from --defaults-file', () => {
         'upstream-ssl-cert=/etc/client.pem',
         'upstream-ssl-key=/etc/client-key.pem',
         'upstream-connect-timeout=4',
+        'ident_file=/etc/auth-socket/ident.conf',
         'workers=3',
       ].join('\n'),
     );
@@ -77,6 +78,7 @@ describe('from --defaults-file', () => {
       upstreamSslCert: '/etc/client.pem',
       upstreamSslKey: '/etc/client-key.pem',
       upstreamConnectTimeoutSeconds: 4,
+      identFile: '/etc/auth-socket/ident.conf',
       workers: 3,
     });
   });
