@@ -22,8 +22,11 @@ export async function loadIdentFile(file: string): Promise<IdentMap> {
 
 const describe = (map: IdentMap) => {
   const maps = [...new Set(map.lines.map((line) => line.map))];
-  return `${map.lines.length} line${map.lines.length === 1 ? '' : 's'}, map${maps.length === 1 ? '' : 's'} ${maps.join(', ') || '(none)'}`;
+  return `${map.lines.length} line${map.lines.length === 1 ? '' : 's'}, map${maps.length === 1 ? '' : 's'} ${maps.join(', ') || '(none)'}${whose()}`;
 };
+
+// Under --workers each process keeps its own copy, and says so for itself.
+const whose = () => (cluster.isWorker ? ` (worker ${process.pid})` : '');
 
 /**
  * Reloads `file` into `catalog` on every SIGHUP, logging the outcome; in serve's primary process
@@ -47,7 +50,7 @@ export function reloadOnHangup(file: string, catalog: Catalog, log: Pick<ErrorLo
       catalog.setIdentMap(map);
       log.note(`SIGHUP: ident-file ${file} reloaded: ${describe(map)}`);
     } catch (error) {
-      log.note(`SIGHUP: ${(error as Error).message}; the ident map loaded before stays in force (a map is used whole or not at all)`, 'ERROR');
+      log.note(`SIGHUP: ${(error as Error).message}; the ident map loaded before stays in force${whose()} (a map is used whole or not at all)`, 'ERROR');
     }
   };
   const listener = () => void reload();

@@ -149,6 +149,32 @@ describeAsRoot('auth_socket_map, the ident file and OR chains through auth-socke
     expect(await as(stephanie, 'team')).toEqual(ok('team@localhost\tstephanie\n'));
   });
 
+  it('under --workers every process loads the map, and SIGHUP to the primary reloads each', async () => {
+    expect((await server!.stop()).code).toBe(0);
+    server = null;
+    const workersDir = path.join(dir.path, 'workers');
+    fs.mkdirSync(workersDir, { mode: 0o700 });
+    const file = writeIdent(path.join(workersDir, 'ident.conf'), ['admins  valerie  dba']);
+    const socket = path.join(dir.path, 'workers.sock');
+    const proc = await startServe([`--socket=${socket}`, `--datadir=${path.join(workersDir, 'data')}`, `--log-error=${logFile}`, `--ident-file=${file}`, '--workers=2']);
+    const login = (who: OsUser) => runMariadbCli({ endpoint: { socketPath: socket }, user: 'dba', as: who, sql: 'SELECT CURRENT_USER()' });
+    try {
+      expect(await runMariadbCli({ endpoint: { socketPath: socket }, user: 'root', sql: "INSTALL PLUGIN auth_socket_map SONAME 'auth_socket_map.so'; CREATE USER 'dba'@'localhost' IDENTIFIED WITH auth_socket_map AS 'admins'" })).toEqual(ok(''));
+      const before = log().split('\n').filter((line) => line.includes(`${file} reloaded`)).length;
+      writeIdent(file, ['admins  stephanie  dba']);
+      proc.child.kill('SIGHUP');
+      await waitFor(() => log().split('\n').filter((line) => line.includes(`${file} reloaded`)).length === before + 3, 'the primary and both workers to reload');
+      // Whichever worker takes each connection, it has the new map.
+      for (let i = 0; i < 4; i++) {
+        expect(await login(stephanie)).toEqual(ok('dba@localhost\n'));
+        expect(await login(valerie)).toEqual(denied('dba'));
+      }
+    } finally {
+      expect((await proc.stop()).code).toBe(0);
+    }
+    await restart(null);
+  });
+
   it('a chain in the datadir that is not one this server writes stops the start', async () => {
     expect((await server!.stop()).code).toBe(0);
     server = null;
