@@ -192,8 +192,10 @@ class ParsedIdentMap implements IdentMap {
  */
 export function parseIdentMap(text: string | Buffer, file = '<ident map>'): IdentMap {
   if (typeof file !== 'string') throw codedError('ERR_INVALID_ARG_TYPE', 'file must be a string', TypeError);
-  const bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
+  let bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
   if (!Buffer.isBuffer(bytes)) throw codedError('ERR_INVALID_ARG_TYPE', 'the map must be a string or a Buffer', TypeError);
+  // A byte-order mark some editors write is no part of the first map's name.
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
   if (typeof text === 'string' && !text.isWellFormed()) {
     throw syntaxError(file, text.split('\n').findIndex((line) => !line.isWellFormed()) + 1, 'the line is not well-formed Unicode');
   }
@@ -231,7 +233,8 @@ function checkSafety(file: string, stat: fs.Stats, directory: fs.Stats): void {
  */
 export async function loadIdentMap(file: string): Promise<IdentMap> {
   if (typeof file !== 'string' || file === '') throw codedError('ERR_INVALID_ARG_TYPE', 'the ident file must be a path', TypeError);
-  const handle = await fs.promises.open(file, 'r');
+  // O_NONBLOCK: a FIFO put at the path must not hang the open (it is then refused as no regular file).
+  const handle = await fs.promises.open(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   let bytes: Buffer;
   try {
     // The opened file is the one checked and read, whatever is renamed over the path meanwhile.

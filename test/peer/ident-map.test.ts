@@ -1,6 +1,7 @@
 // Ident maps (pg_ident.conf's form): parsing and its errors naming file:line, names, regexes with
 // captures, and @group lines decided by the groups the kernel reports for real peers of real OS
 // users in a real group, never by NSS's membership claims.
+import { execFileSync } from 'child_process';
 import fs from 'fs';
 import net from 'net';
 import path from 'path';
@@ -40,6 +41,7 @@ describe('parseIdentMap', () => {
     ]);
     expect([map.has('admins'), map.has('quoted'), map.has('Admins'), map.has('nope')]).toEqual([true, true, false, false]);
     expect(parseIdentMap('').lines).toEqual([]);
+    expect(parseIdentMap('\ufeffm a b\n').has('m')).toBe(true);
     expect(parseIdentMap('# only a comment\n\n').has('#')).toBe(false);
   });
 
@@ -165,6 +167,10 @@ describe('loadIdentMap', () => {
     await expect(loadIdentMap(write('group.conf', 'm a b\n', 0o620))).rejects.toMatchObject({ code: 'ERR_IDENT_MAP_UNSAFE' });
     expect((await loadIdentMap(write('readable.conf', 'm a b\n', 0o644))).lines).toHaveLength(1);
     await expect(loadIdentMap(dir.path)).rejects.toMatchObject({ code: 'ERR_IDENT_MAP_UNSAFE', message: expect.stringContaining('not a regular file') });
+    // A FIFO at the path is refused at once, not waited on for a writer.
+    const fifo = path.join(dir.path, 'fifo.conf');
+    execFileSync('mkfifo', ['-m', '600', fifo]);
+    await expect(loadIdentMap(fifo)).rejects.toMatchObject({ code: 'ERR_IDENT_MAP_UNSAFE', message: expect.stringContaining('not a regular file') });
   });
 });
 
