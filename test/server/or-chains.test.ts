@@ -87,6 +87,15 @@ describe('the catalog and the datadir keep a chain', () => {
   });
 });
 
+it("INSTALL PLUGIN unix_socket SONAME 'auth_socket.so' finds MariaDB's plugin by name; loading the library whole stays MySQL's auth_socket alone", () => {
+  const named = new ServerPlugins(null, []);
+  expect(named.install('unix_socket', 'auth_socket.so').plugin.name).toBe('unix_socket');
+  expect(named.installedRows()).toEqual([{ name: 'unix_socket', library: 'auth_socket.so' }]);
+  const whole = new ServerPlugins(null, []);
+  expect(whole.loadForRun('auth_socket.so').map((entry) => entry.plugin.name)).toEqual(['auth_socket']);
+  expect(new ServerPlugins(null, []).install('auth_socket_map', 'auth_socket_map.so').plugin.name).toBe('auth_socket_map');
+});
+
 describe('account statements with chains (mariadb connector)', () => {
   let server: StatementServer;
   beforeAll(async () => (server = await startStatementServer()));

@@ -13,13 +13,19 @@ import { authSocketMapPlugin } from '../plugins/auth-socket-map';
 import { unixSocketPlugin } from '../plugins/unix-socket';
 import { sqlError } from '../sql-error';
 
-// Libraries this package ships, under the names the manual gives them. MySQL's auth_socket.so
-// holds auth_socket alone, so loading it whole (plugin-load-add) loads nothing of MariaDB's.
+// Libraries this package ships, under the names the manual gives them.
 const PACKAGED: Record<string, readonly ServerAuthPlugin[]> = {
   auth_socket: [authSocketPlugin],
   auth_simple: [authSimpleServerPlugin],
   unix_socket: [unixSocketPlugin],
   auth_socket_map: [authSocketMapPlugin],
+};
+
+// MariaDB's auth_socket.so holds unix_socket (INSTALL PLUGIN unix_socket SONAME 'auth_socket.so');
+// MySQL's holds auth_socket. Asked for by name, the library has both; loaded whole (MySQL's
+// plugin-load-add=auth_socket.so), only MySQL's.
+const ALSO_BY_NAME: Record<string, readonly ServerAuthPlugin[]> = {
+  auth_socket: [unixSocketPlugin],
 };
 
 // A library in plugin_dir declares itself with require('auth-socket'), wherever it lives: the
@@ -59,12 +65,13 @@ function libraryName(library: string): string {
 }
 
 /**
- * The server plugins a library declares. Throws SqlErrors with MySQL's errors: 1126 when it
- * cannot be opened (no such file, no plugin_dir, or it threw while loading).
+ * The server plugins a library declares (`byName`: those a plugin may be picked from by name, a
+ * few more for a packaged library). Throws SqlErrors with MySQL's errors: 1126 when it cannot be
+ * opened (no such file, no plugin_dir, or it threw while loading).
  */
-export function openLibrary(library: string, pluginDir: string | null): readonly ServerAuthPlugin[] {
+export function openLibrary(library: string, pluginDir: string | null, byName = false): readonly ServerAuthPlugin[] {
   const base = libraryName(library);
-  if (Object.hasOwn(PACKAGED, base)) return PACKAGED[base];
+  if (Object.hasOwn(PACKAGED, base)) return byName && Object.hasOwn(ALSO_BY_NAME, base) ? [...PACKAGED[base], ...ALSO_BY_NAME[base]] : PACKAGED[base];
   const file = pluginDir === null ? null : [`${base}.js`, `${base}.node`].map((name) => path.resolve(pluginDir, name)).find((f) => fs.existsSync(f));
   if (file === null || file === undefined) {
     const where = pluginDir === null ? `${base}.js` : path.resolve(pluginDir, `${base}.js`);

@@ -90,7 +90,7 @@ export class ServerPlugins {
 
   /** The plugins of `library`: all of them, or the one named (1127 when it is not there). */
   private pick(library: string, name: string | null): readonly ServerAuthPlugin[] {
-    const plugins = openLibrary(library, this.pluginDir);
+    const plugins = openLibrary(library, this.pluginDir, name !== null);
     if (name === null) {
       if (plugins.length === 0) throw sqlError('ER_CANT_FIND_DL_ENTRY', library);
       return plugins;
