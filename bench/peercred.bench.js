@@ -1,15 +1,19 @@
 'use strict';
 // ns per getPeerCredentials() call next to a plain C loop of getsockopt(SO_PEERCRED) built by
 // this bench, and koffi's FFI getsockopt where koffi is installed: one run, same machine, ratios.
-// Run after `npm run build`: node bench/peercred.bench.js
+// Then, for scale, what getPeerProcess() (pidfd, /proc reads, verification, close) costs a call:
+// it is what the guard's process rules add per connection. Run after `npm run build`:
+// node bench/peercred.bench.js
 const { execFileSync } = require('child_process');
 const fs = require('fs');
 const net = require('net');
 const path = require('path');
 
 const { getPeerCredentials, socketPair } = require('../dist');
+const { getPeerProcess } = require('../dist/peer/process');
 
 const ITERATIONS = 2_000_000;
+const PROCESS_ITERATIONS = 20_000;
 const ROUNDS = 5;
 const workDir = path.join(__dirname, '.work');
 
@@ -108,6 +112,28 @@ function main() {
   else console.log('koffi not installed: FFI leg skipped');
   const ratio = median(results.socket) / c;
   console.log(`ratio getPeerCredentials(net.Socket) / C: ${ratio.toFixed(2)} (target <= 1.5)`);
+  processLeg();
+}
+
+// getPeerProcess on a connection to ourselves: pin, read /proc/PID/cgroup, verify, close.
+function processLeg() {
+  const [a, b] = socketPair();
+  let pinned;
+  try {
+    getPeerProcess(a).close();
+    pinned = true;
+  } catch (error) {
+    console.log(`getPeerProcess not measured: ${error.code}`);
+  }
+  if (pinned) {
+    for (let i = 0; i < 1000; i++) getPeerProcess(a).close();
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < PROCESS_ITERATIONS; i++) getPeerProcess(a).close();
+    const ns = Number(process.hrtime.bigint() - start) / PROCESS_ITERATIONS;
+    console.log(`getPeerProcess(fd) + close(), ${PROCESS_ITERATIONS.toLocaleString('en')} calls`.padEnd(52), `${(ns / 1000).toFixed(1).padStart(8)} us/call`);
+  }
+  fs.closeSync(a);
+  fs.closeSync(b);
 }
 
 main();
