@@ -169,6 +169,12 @@ async function main() {
       return result;
     });
 
+    // RSS growth once warm, right after the legs above: an idle spell first would let V8 shrink
+    // the heap, and the leg would then measure its regrowth rather than what the logins keep.
+    const rssBefore = (await showStatus(mariadb, ours.socketPath)).Auth_socket_rss_bytes;
+    const rssLeg = await leg(binary, targets.ours, RSS_THREADS, RSS_LEG_LIMIT_SECONDS, RSS_HANDSHAKES);
+    const rssAfter = (await showStatus(mariadb, ours.socketPath)).Auth_socket_rss_bytes;
+
     // Every core for each side: mariadbd's threads, our workers and loadgen on both CPUs.
     execFileSync('taskset', ['-a', '-p', '-c', ALL_CPUS, String(db.pid)], { stdio: 'ignore' });
     const wide = {
@@ -178,11 +184,6 @@ async function main() {
     await rounds(binary, wide, Object.keys(wide), results);
     execFileSync('taskset', ['-a', '-p', '-c', SERVER_CPU, String(db.pid)], { stdio: 'ignore' });
     Object.assign(targets, wide);
-
-    // RSS growth once warm: the server has done every leg above by now.
-    const rssBefore = (await showStatus(mariadb, ours.socketPath)).Auth_socket_rss_bytes;
-    const rssLeg = await leg(binary, targets.ours, RSS_THREADS, RSS_LEG_LIMIT_SECONDS, RSS_HANDSHAKES);
-    const rssAfter = (await showStatus(mariadb, ours.socketPath)).Auth_socket_rss_bytes;
 
     report({ db, ours, bare, proxy, workers, targets, results, ourStatus, rss: { before: rssBefore, after: rssAfter, leg: rssLeg } });
     const problems = [ours, proxy, workers].flatMap((server) => server.log().split('\n').filter((line) => /\b(error|warning)\b/i.test(line)));
