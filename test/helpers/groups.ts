@@ -2,11 +2,12 @@
 // gpasswd, removed again with groupdel; and peers whose kernel group list is set as login does
 // (setpriv --init-groups, from the group database) or by hand (setpriv --groups), since Node's
 // spawn with uid/gid drops every supplementary group (libuv calls setgroups(0, NULL)).
-import { ChildProcess, execFileSync, spawn } from 'child_process';
+import { execFileSync } from 'child_process';
 import net from 'net';
 
 import { lookupGroupByNameSync } from '../../lib/peer/users';
 import { fixtureForOthers } from './for-others';
+import { connectChild, ConnectedPeer } from './peers';
 
 export interface TestGroup {
   name: string;
@@ -34,34 +35,7 @@ export function asUserArgs(user: string, groups: PeerGroups): string[] {
   return [`--reuid=${user}`, `--regid=${user}`, ...set, '--'];
 }
 
-export interface GroupPeer {
-  socket: net.Socket;
-  child: ChildProcess;
-  close(): Promise<void>;
-}
-
 /** A child running as `user` with `groups`, connected to `server` at `socketPath`; resolves with our end. */
-export function connectWithGroups(server: net.Server, socketPath: string, user: string, groups: PeerGroups): Promise<GroupPeer> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('setpriv', [...asUserArgs(user, groups), process.execPath, fixtureForOthers('connect-and-wait.js'), socketPath], {
-      cwd: '/',
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr!.on('data', (data) => (stderr += data));
-    const exited = new Promise<void>((done) => child.once('exit', () => done()));
-    const onExit = (code: number | null) => reject(new Error(`client as ${user} exited (${code}) before connecting: ${stderr}`));
-    child.once('exit', onExit);
-    server.once('connection', (socket: net.Socket) => {
-      child.off('exit', onExit);
-      resolve({
-        socket,
-        child,
-        close: async () => {
-          socket.destroy();
-          await exited;
-        },
-      });
-    });
-  });
+export function connectWithGroups(server: net.Server, socketPath: string, user: string, groups: PeerGroups): Promise<ConnectedPeer> {
+  return connectChild(server, 'setpriv', [...asUserArgs(user, groups), process.execPath, fixtureForOthers('connect-and-wait.js'), socketPath], {}, user);
 }
