@@ -13,6 +13,8 @@ export type { MysqlPacket, PacketDecoderOptions };
 export const PACKET_HEADER_SIZE = 4;
 export const MAX_PHYSICAL_PAYLOAD = 0xffffff;
 export const DEFAULT_MAX_PAYLOAD_SIZE = 16 * 1024 * 1024;
+/** The largest maxPayloadSize a decoder takes (1 GiB, MySQL's max_allowed_packet at most). */
+export const MAX_MAX_PAYLOAD_SIZE = 1024 * 1024 * 1024;
 
 /** Codes of the errors PacketDecoder.push() throws. */
 export type PacketErrorCode = 'ERR_PACKET_SEQUENCE' | 'ERR_PACKET_TOO_LARGE' | 'ERR_PACKET_ALLOCATION';
@@ -30,6 +32,27 @@ export type PacketErrorCode = 'ERR_PACKET_SEQUENCE' | 'ERR_PACKET_TOO_LARGE' | '
  */
 export type PacketDecoder = NativePacketDecoder;
 export const PacketDecoder = native.PacketDecoder;
+
+/**
+ * The packets at the start of `chunk` that need no reassembly: each whole in the chunk, shorter
+ * than a full physical packet and within maxPayloadSize. `rest` is where the first other one
+ * starts (chunk.length when there is none). The payloads are views of `chunk`, not copies.
+ * A connection's handshake and commands are such packets, and taking them here spares a native
+ * decoder (and a native call and copy per packet) for every connection; what is left is the
+ * decoder's, with its limits and errors.
+ */
+export function takeWholePackets(chunk: Buffer, maxPayloadSize: number): { packets: MysqlPacket[]; rest: number } {
+  const packets: MysqlPacket[] = [];
+  let offset = 0;
+  while (chunk.length - offset >= PACKET_HEADER_SIZE) {
+    const length = chunk[offset] | (chunk[offset + 1] << 8) | (chunk[offset + 2] << 16);
+    const end = offset + PACKET_HEADER_SIZE + length;
+    if (length >= MAX_PHYSICAL_PAYLOAD || length > maxPayloadSize || end > chunk.length) break;
+    packets.push({ sequenceId: chunk[offset + 3], payload: chunk.subarray(offset + PACKET_HEADER_SIZE, end) });
+    offset = end;
+  }
+  return { packets, rest: offset };
+}
 
 /** The error PacketDecoder.push() throws. */
 export interface PacketDecodeError extends Error {

@@ -10,7 +10,16 @@
 import net from 'net';
 
 import { codedError, type CodedError } from '../errors';
-import { encodePacket, PacketDecoder, physicalPacketCount, type MysqlPacket, type PacketDecodeError } from '../protocol/framing';
+import {
+  DEFAULT_MAX_PAYLOAD_SIZE,
+  encodePacket,
+  MAX_MAX_PAYLOAD_SIZE,
+  PacketDecoder,
+  physicalPacketCount,
+  takeWholePackets,
+  type MysqlPacket,
+  type PacketDecodeError,
+} from '../protocol/framing';
 
 /** An allowance of bytes shared by several channels (the server's unauthenticated connections). */
 export interface MemoryBudget {
@@ -49,7 +58,10 @@ interface PendingRead {
 }
 
 export class PacketChannel {
-  private readonly decoder: PacketDecoder;
+  // Made on the first chunk that needs reassembly (takeWholePackets() takes the rest): most
+  // connections never need one.
+  private decoder: PacketDecoder | null = null;
+  private readonly maxPayloadSize: number;
   private readonly timeoutMs: number | undefined;
   // Decoded packets not read yet: packets[head..].
   private packets: MysqlPacket[] = [];
@@ -99,7 +111,13 @@ export class PacketChannel {
     readonly socket: net.Socket,
     options: PacketChannelOptions = {},
   ) {
-    const { maxPayloadSize, timeoutMs, sequenceId = 0 } = options;
+    const { maxPayloadSize = DEFAULT_MAX_PAYLOAD_SIZE, timeoutMs, sequenceId = 0 } = options;
+    if (typeof maxPayloadSize !== 'number') {
+      throw codedError('ERR_INVALID_ARG_TYPE', `maxPayloadSize must be an integer from 0 to ${MAX_MAX_PAYLOAD_SIZE}`, TypeError);
+    }
+    if (!(Number.isInteger(maxPayloadSize) && maxPayloadSize >= 0 && maxPayloadSize <= MAX_MAX_PAYLOAD_SIZE)) {
+      throw codedError('ERR_INVALID_ARG_VALUE', `maxPayloadSize must be an integer from 0 to ${MAX_MAX_PAYLOAD_SIZE}`, RangeError);
+    }
     if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
       throw codedError('ERR_INVALID_ARG_VALUE', 'timeoutMs must be a positive number', RangeError);
     }
@@ -107,7 +125,7 @@ export class PacketChannel {
       throw codedError('ERR_INVALID_ARG_VALUE', 'sequenceId must be an integer from 0 to 255', RangeError);
     }
     this.sequence = sequenceId;
-    this.decoder = new PacketDecoder({ maxPayloadSize, strictSequence: false });
+    this.maxPayloadSize = maxPayloadSize;
     this.timeoutMs = timeoutMs;
     this.budget = options.budget;
     socket.on('data', this.onData);
@@ -194,7 +212,8 @@ export class PacketChannel {
       const { payload, sequenceId } = this.packets[i];
       parts.push(encodePacket(payload, sequenceId).frame);
     }
-    parts.push(this.decoder.takeBuffered(), ...this.undecoded);
+    if (this.decoder !== null) parts.push(this.decoder.takeBuffered());
+    parts.push(...this.undecoded);
     this.packets = [];
     this.head = 0;
     this.undecoded.length = 0;
@@ -206,7 +225,7 @@ export class PacketChannel {
   // Charges the budget up to the most the channel has held (a handshake is short: its high-water
   // mark is kept until the channel lets go). Past the budget, reads fail and the owner refuses.
   private charge(budget: MemoryBudget): void {
-    const held = this.decoder.bufferedBytes + this.undecodedBytes;
+    const held = (this.decoder?.bufferedBytes ?? 0) + this.undecodedBytes;
     if (held <= this.charged) return;
     if (budget.take(held - this.charged)) {
       this.charged = held;
@@ -222,14 +241,24 @@ export class PacketChannel {
   }
 
   private decode(chunk: Buffer): void {
-    let decoded: MysqlPacket[];
+    // Whole packets need no decoder, unless one already holds the start of a packet.
+    if (this.decoder === null || this.decoder.bufferedBytes === 0) {
+      const { packets, rest } = takeWholePackets(chunk, this.maxPayloadSize);
+      this.queue(packets);
+      if (rest === chunk.length) return;
+      chunk = chunk.subarray(rest);
+      this.decoder ??= new PacketDecoder({ maxPayloadSize: this.maxPayloadSize, strictSequence: false });
+    }
     try {
-      decoded = this.decoder.push(chunk);
+      this.queue(this.decoder.push(chunk));
     } catch (error) {
       const failure = error as PacketDecodeError;
-      decoded = failure.packets ?? [];
+      this.queue(failure.packets ?? []);
       this.decodeFailure = failure;
     }
+  }
+
+  private queue(decoded: MysqlPacket[]): void {
     if (decoded.length === 0) return;
     if (this.head === this.packets.length) {
       this.packets = decoded;
@@ -288,7 +317,7 @@ export class PacketChannel {
     // Nothing more arrives: an incomplete packet can never complete, so its bytes (up to 16 MiB
     // in the decoder's own pages) are freed now, not whenever V8 collects the channel; and what
     // is held no longer counts against the live connections.
-    if (this.undecoded.length === 0) this.decoder.takeBuffered();
+    if (this.undecoded.length === 0) this.decoder?.takeBuffered();
     this.releaseBudget();
     this.serve();
   }

@@ -7,7 +7,7 @@ import path from 'path';
 import fc from 'fast-check';
 
 import { errorCode } from '../../lib/errors';
-import { encodePacket, MAX_PHYSICAL_PAYLOAD, PacketDecoder, type MysqlPacket, type PacketDecodeError } from '../../lib/protocol/framing';
+import { encodePacket, MAX_PHYSICAL_PAYLOAD, PacketDecoder, takeWholePackets, type MysqlPacket, type PacketDecodeError } from '../../lib/protocol/framing';
 import { MARIADB_GREETING, MARIADB_OK } from './fixtures/captured';
 import { hex } from './wire';
 
@@ -180,6 +180,54 @@ describe('framing against bytes framed by hand', () => {
     ]);
     expect(packets[0].payload.equals(payload)).toBe(true);
     expect(decoder.nextSequenceId).toBe(253);
+  });
+});
+
+describe('takeWholePackets', () => {
+  const framed = (...packets: [string, number][]) => Buffer.concat(packets.map(([text, id]) => encodePacket(Buffer.from(text), id).frame));
+  const shape = ({ packets, rest }: ReturnType<typeof takeWholePackets>) => ({ packets: packets.map((p) => [p.payload.toString(), p.sequenceId]), rest });
+
+  it('takes every whole packet of a chunk, as views of it', () => {
+    const chunk = framed(['one', 0], ['', 1], ['three', 2]);
+    const taken = takeWholePackets(chunk, 1024);
+    expect(shape(taken)).toEqual({ packets: [['one', 0], ['', 1], ['three', 2]], rest: chunk.length });
+    expect(taken.packets[0].payload.buffer).toBe(chunk.buffer);
+  });
+
+  it('stops where a packet is incomplete, over the limit, or a full physical packet to be continued', () => {
+    const head = framed(['ok', 3]);
+    expect(shape(takeWholePackets(Buffer.concat([head, framed(['cut short', 4]).subarray(0, 7)]), 1024))).toEqual({ packets: [['ok', 3]], rest: head.length });
+    expect(shape(takeWholePackets(Buffer.concat([head, Buffer.from([1, 0])]), 1024))).toEqual({ packets: [['ok', 3]], rest: head.length });
+    expect(shape(takeWholePackets(Buffer.concat([head, framed(['too long', 4])]), 7))).toEqual({ packets: [['ok', 3]], rest: head.length });
+    const full = Buffer.concat([head, Buffer.from([0xff, 0xff, 0xff, 4]), Buffer.alloc(MAX_PHYSICAL_PAYLOAD)]);
+    expect(shape(takeWholePackets(full, 2 * MAX_PHYSICAL_PAYLOAD))).toEqual({ packets: [['ok', 3]], rest: head.length });
+  });
+
+  it('with the native decoder for what it leaves, gives what the decoder alone gives (any chunking)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 40 }), { maxLength: 6 }), fc.array(fc.nat(300), { maxLength: 8 }), (payloads, cuts) => {
+        const stream = Buffer.concat(payloads.map((payload, i) => encodePacket(payload, i & 0xff).frame));
+        const bounds = [...new Set([0, ...cuts.map((cut) => cut % (stream.length + 1)), stream.length])].sort((a, b) => a - b);
+        const alone = new PacketDecoder({ strictSequence: false });
+        const decoder = new PacketDecoder({ strictSequence: false });
+        const expected: MysqlPacket[] = [];
+        const combined: MysqlPacket[] = [];
+        for (let i = 1; i < bounds.length; i++) {
+          const chunk = stream.subarray(bounds[i - 1], bounds[i]);
+          expected.push(...alone.push(chunk));
+          // As PacketChannel does: whole packets here while the decoder holds nothing.
+          if (decoder.bufferedBytes === 0) {
+            const { packets, rest } = takeWholePackets(chunk, 16 * 1024 * 1024);
+            combined.push(...packets, ...decoder.push(chunk.subarray(rest)));
+          } else {
+            combined.push(...decoder.push(chunk));
+          }
+        }
+        const plain = (packets: MysqlPacket[]) => packets.map((p) => [p.sequenceId, p.payload.toString('hex')]);
+        expect(plain(combined)).toEqual(plain(expected));
+        expect(plain(expected)).toEqual(payloads.map((payload, i) => [i & 0xff, Buffer.from(payload).toString('hex')]));
+      }),
+    );
   });
 });
 

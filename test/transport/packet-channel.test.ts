@@ -94,6 +94,21 @@ describe('PacketChannel', () => {
     expect((await reading).toString()).toBe('split');
   });
 
+  it('reads whole packets and packets split across chunks alike, in order, in one stream', async () => {
+    const [serverSocket, clientSocket] = pair();
+    const server = new PacketChannel(serverSocket);
+    const second = frame('second, split', 1);
+    // One chunk: a whole packet and the start of the next; then the rest of it with a whole third.
+    await rawWrite(clientSocket, Buffer.concat([frame('first', 0), second.subarray(0, 6)]));
+    expect((await server.read()).toString()).toBe('first');
+    await settleIo();
+    await rawWrite(clientSocket, Buffer.concat([second.subarray(6), frame('third', 2)]));
+    expect((await server.read()).toString()).toBe('second, split');
+    expect((await server.read()).toString()).toBe('third');
+    await rawWrite(clientSocket, frame('fourth', 3));
+    expect((await server.read()).toString()).toBe('fourth');
+  });
+
   it('reads a logical packet of more than 0xFFFFFF bytes and counts its physical packets', async () => {
     const [serverSocket, clientSocket] = pair();
     const server = new PacketChannel(serverSocket, { maxPayloadSize: 2 * MAX_PHYSICAL_PAYLOAD });
