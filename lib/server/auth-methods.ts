@@ -5,44 +5,21 @@ import { errorCode } from '../errors';
 import { CR_OK, CR_OK_HANDSHAKE_COMPLETE, CrCode } from '../auth/vio';
 import { Account } from './catalog/accounts';
 import { ServerPlugins } from './catalog/plugins';
+import { HandshakeEnd } from './handshake-end';
 import { HandshakeVio } from './handshake-vio';
 import { ServerAuthInfo, ServerAuthPlugin } from './plugin';
 import { LoginAttempt, readFailure, Refusal, refusal } from './refusal';
 
-/**
- * The plugin's result, unless the handshake ends first (the signal): then the handshake goes on
- * without it, and a plugin that never settles keeps none of the handshake's state alive.
- */
-export function untilAborted<T>(run: () => T | Promise<T>, signal: AbortSignal): Promise<T> {
-  // An abort event never fires again for a signal already aborted.
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    let pending: { resolve(value: T): void; reject(error: unknown): void } | null = { resolve, reject };
-    const onAbort = () => {
-      pending?.reject(signal.reason);
-      pending = null;
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    Promise.resolve()
-      .then(run)
-      .then(
-        (value) => pending?.resolve(value),
-        (error: unknown) => pending?.reject(error),
-      )
-      .finally(() => signal.removeEventListener('abort', onAbort));
-  });
-}
-
-// One method's plugin on the VIO: its CR_* code, or what it threw. A Refusal (the client cannot
-// switch plugins) ends the login.
-async function runPlugin(vio: HandshakeVio, plugin: ServerAuthPlugin, info: ServerAuthInfo): Promise<{ result?: CrCode; pluginError?: unknown }> {
+// One method's plugin on the VIO, only until the handshake ends: its CR_* code, or what it threw.
+// A Refusal (the client cannot switch plugins) ends the login.
+async function runPlugin(vio: HandshakeVio, plugin: ServerAuthPlugin, info: ServerAuthInfo, end: HandshakeEnd): Promise<{ result?: CrCode; pluginError?: unknown }> {
   try {
     try {
       await vio.restartForeignClient();
     } catch (error) {
       throw readFailure(error);
     }
-    return { result: await untilAborted(() => plugin.authenticate(vio, info), info.signal) };
+    return { result: await end.race(() => plugin.authenticate(vio, info)) };
   } catch (error) {
     if (error instanceof Refusal) throw error;
     return { pluginError: error };
@@ -61,13 +38,14 @@ export interface MethodsOutcome {
  * one VIO (`vioFor` makes it for the first plugin run; it is closed at the end). A method whose
  * plugin is not loaded is passed over, unless it is the last (1524). `info` carries each
  * method's string in turn; `attempt.plugin` and `attempt.osUser` follow for the log. A failed
- * exchange, the client gone, a Refusal or the handshake's end stop the chain and are thrown.
+ * exchange, the client gone, a Refusal or the handshake's `end` stop the chain and are thrown.
  */
 export async function runMethods(
   account: Account,
   info: ServerAuthInfo,
   plugins: ServerPlugins,
   attempt: LoginAttempt,
+  end: HandshakeEnd,
   vioFor: (plugin: ServerAuthPlugin) => HandshakeVio,
 ): Promise<MethodsOutcome> {
   const chain = account.or;
@@ -86,12 +64,12 @@ export async function runMethods(
       if (i > 0) Object.assign(info, { authString: method.authenticationString, authenticatedAs: info.userName, externalUser: null, refusalReason: undefined });
       if (vio === null) vio = vioFor(plugin);
       else vio.restart(plugin);
-      outcome = { plugin, ...(await runPlugin(vio, plugin, info)) };
+      outcome = { plugin, ...(await runPlugin(vio, plugin, info, end)) };
       attempt.osUser = info.externalUser ?? attempt.osUser;
       // A failed exchange decides, whatever the plugin made of it; so does the handshake's end.
       outcome.pluginError = vio.failure ?? outcome.pluginError;
       if (outcome.pluginError instanceof Refusal || errorCode(outcome.pluginError) === 'ERR_CONNECTION_CLOSED') throw outcome.pluginError;
-      if (info.signal.aborted) throw info.signal.reason;
+      if (end.reason !== null) throw end.reason;
       if ((outcome.result === CR_OK || outcome.result === CR_OK_HANDSHAKE_COMPLETE) && outcome.pluginError === undefined) break;
     }
   } finally {

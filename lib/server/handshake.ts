@@ -10,7 +10,8 @@ import { codedError } from '../errors';
 import { CR_OK, CR_OK_HANDSHAKE_COMPLETE, vioInfoOf, VioProtocol } from '../auth/vio';
 import { Capability, ServerStatus } from '../protocol/constants';
 import { buildHandshakeV10, HandshakeResponse41, isSslRequest, parseHandshakeResponse41 } from '../protocol/handshake';
-import { PASSWORD_USED_NO } from '../protocol/mysql-errors';
+import { PASSWORD_USED_NO, PasswordUsed } from '../protocol/mysql-errors';
+import type { IdentMap, IdentMapLine } from '../peer/ident-map';
 import { buildOk } from '../protocol/responses';
 import { PacketChannel } from '../transport/packet-channel';
 import { Account } from './catalog/accounts';
@@ -19,7 +20,8 @@ import { nextConnectionId } from './connection-ids';
 import { GREETING_PLUGIN, HandshakeVio } from './handshake-vio';
 import { resolveOptions, ResolvedOptions, ServerOptions } from './options';
 import { ServerAuthInfo } from './plugin';
-import { runMethods, untilAborted } from './auth-methods';
+import { runMethods } from './auth-methods';
+import { HandshakeEnd } from './handshake-end';
 import { getPeerCredentials } from '../peer/credentials';
 import { HandshakeError, LoginAttempt, loginFailed, readFailure, Refusal, refusal, refuse } from './refusal';
 import { acceptTls, releaseTls } from './tls';
@@ -28,8 +30,6 @@ import { acceptTls, releaseTls } from './tls';
 const UTF8MB4_GENERAL_CI = 45;
 const SCRAMBLE_LENGTH = 20;
 
-// Why a handshake's signal aborts when it ends well: one shared error, not one (and a stack) per login.
-const HANDSHAKE_OVER = codedError('ERR_HANDSHAKE_OVER', 'the handshake is over');
 // The greeting's scramble of each connection: COM_CHANGE_USER's proofs are made with it.
 const scrambles = new WeakMap<net.Socket, Buffer>();
 
@@ -111,7 +111,7 @@ async function authenticate(
   options: ResolvedOptions,
   clientHost: string,
   connectionId: number,
-  signal: AbortSignal,
+  end: HandshakeEnd,
   attempt: LoginAttempt,
 ): Promise<AuthenticatedConnection> {
   const scramble = newScramble();
@@ -119,7 +119,7 @@ async function authenticate(
   // COM_CHANGE_USER finds it by the socket the session runs on.
   scrambles.set(link.socket, scramble);
   const { socket, channel } = link;
-  return verify({ socket, channel, options, clientHost, connectionId, signal, attempt, scramble }, response);
+  return verify({ socket, channel, options, clientHost, connectionId, end, attempt, scramble }, response);
 }
 
 interface Exchange {
@@ -128,7 +128,7 @@ interface Exchange {
   options: ResolvedOptions;
   clientHost: string;
   connectionId: number;
-  signal: AbortSignal;
+  end: HandshakeEnd;
   attempt: LoginAttempt;
   scramble: Buffer;
 }
@@ -136,7 +136,7 @@ interface Exchange {
 // The client's response against the account it names: the account's plugins decide (MySQL's
 // acl_authenticate, shared by the connection phase and COM_CHANGE_USER).
 async function verify(exchange: Exchange, response: HandshakeResponse41): Promise<AuthenticatedConnection> {
-  const { socket, channel, options, clientHost, connectionId, signal, attempt, scramble } = exchange;
+  const { socket, channel, options, clientHost, connectionId, end, attempt, scramble } = exchange;
   // As MySQL: a user name that starts and ends with a single quote is taken without them.
   const quoted = response.user.length > 1 && response.user.startsWith("'") && response.user.endsWith("'");
   const user = quoted ? response.user.slice(1, -1) : response.user;
@@ -158,18 +158,9 @@ async function verify(exchange: Exchange, response: HandshakeResponse41): Promis
   if (!(response.capabilities & Capability.PLUGIN_AUTH) && account.plugin.toLowerCase() !== GREETING_PLUGIN.name) {
     throw refusal('client-lacks-plugin-auth');
   }
-  const info: ServerAuthInfo = {
-    userName: user,
-    authString: account.authenticationString,
-    authenticatedAs: user,
-    externalUser: null,
-    passwordUsed: PASSWORD_USED_NO,
-    hostOrIp: clientHost,
-    signal,
-    identMap: options.catalog.identMap,
-  };
+  const info = new AuthInfo(user, account.authenticationString, clientHost, end, options.catalog.identMap);
   // The account's plugin, or each method of its OR chain in turn (auth-methods.ts).
-  const { plugin, result, pluginError } = await runMethods(account, info, options.plugins, attempt, (first) => new HandshakeVio(socket, channel, scramble, first, response));
+  const { plugin, result, pluginError } = await runMethods(account, info, options.plugins, attempt, end, (first) => new HandshakeVio(socket, channel, scramble, first, response));
   const accepted = (result === CR_OK || result === CR_OK_HANDSHAKE_COMPLETE) && found !== null && pluginError === undefined;
   // No proxy users here: a plugin that maps to another account is refused, not obeyed.
   if (!accepted || info.authenticatedAs !== user) {
@@ -200,6 +191,32 @@ async function verify(exchange: Exchange, response: HandshakeResponse41): Promis
     peer: attempt.peer,
     tls: socket instanceof tls.TLSSocket && socket.encrypted === true,
   };
+}
+
+// What the account's plugin is told. A class of its own, so that a plugin that keeps `info` keeps
+// nothing else of the handshake; the signal is made when a plugin looks (handshake-end.ts).
+class AuthInfo implements ServerAuthInfo {
+  authenticatedAs: string;
+  externalUser: string | null = null;
+  passwordUsed: PasswordUsed = PASSWORD_USED_NO;
+  refusalReason?: string;
+  identMapLine?: IdentMapLine;
+  readonly #end: HandshakeEnd;
+
+  constructor(
+    readonly userName: string,
+    public authString: string,
+    readonly hostOrIp: string,
+    end: HandshakeEnd,
+    readonly identMap: IdentMap | null,
+  ) {
+    this.authenticatedAs = userName;
+    this.#end = end;
+  }
+
+  get signal(): AbortSignal {
+    return this.#end.signal;
+  }
 }
 
 /**
@@ -242,28 +259,25 @@ export async function acceptWith(
   // The TLS socket and its channel replace these when the client asks for TLS.
   const link: Link = { socket, channel, transport: socket, tlsFailure: null };
   const attempt: LoginAttempt = { user: null, host: clientHost, plugin: null, osUser: null, peer: peerOf(socket) };
-  // Aborted when the handshake ends, however it ends: plugins see it as info.signal.
-  const controller = new AbortController();
-  const ended = new Promise<never>((_resolve, reject) =>
-    controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true }),
-  );
-  const onClose = () => abort(controller, link.tlsFailure ?? codedError('ERR_CONNECTION_CLOSED', 'the client went away during the handshake'));
+  // However the handshake ends: plugins see it as info.signal.
+  const end = new HandshakeEnd();
+  const onClose = () => end.end(link.tlsFailure ?? codedError('ERR_CONNECTION_CLOSED', 'the client went away during the handshake'));
   socket.once('close', onClose);
   const deadline = Date.now() + options.connectTimeout;
   const timer = setTimeout(() => {
-    abort(controller, new HandshakeError('ERR_CONNECT_TIMEOUT', null, null, 'connect-timeout', `no complete handshake within ${options.connectTimeout} ms`));
+    end.end(new HandshakeError('ERR_CONNECT_TIMEOUT', null, null, 'connect-timeout', `no complete handshake within ${options.connectTimeout} ms`));
     link.socket.destroy();
     socket.destroy();
   }, options.connectTimeout);
   let admission: Admission | null = null;
   try {
-    const connection = await Promise.race([authenticate(link, options, clientHost, connectionId, controller.signal, attempt), ended]);
+    const connection = await end.race(() => authenticate(link, options, clientHost, connectionId, end, attempt));
     // MySQL's extra connection is for administrators, decided once the account is known.
     if (slot === 'reserved' && !options.adminAccounts.has(`${connection.account.user}@${connection.account.host}`)) {
       throw refusal('too-many-connections');
     }
-    admission = options.admit === null ? null : await untilAborted(() => admit(options, connection, { signal: controller.signal, deadline }), controller.signal);
-    await Promise.race([link.channel.write(buildOk({ statusFlags: ServerStatus.AUTOCOMMIT })), ended]);
+    admission = options.admit === null ? null : await end.race(() => admit(options, connection, { signal: end.signal, deadline }));
+    await end.race(() => link.channel.write(buildOk({ statusFlags: ServerStatus.AUTOCOMMIT })));
     return { connection, channel: link.channel, admission, socket: link.socket };
   } catch (error) {
     admission?.abandon();
@@ -272,7 +286,7 @@ export async function acceptWith(
   } finally {
     clearTimeout(timer);
     socket.off('close', onClose);
-    if (!controller.signal.aborted) controller.abort(HANDSHAKE_OVER);
+    end.end();
   }
 }
 
@@ -303,17 +317,17 @@ export async function reauthenticate(
   const scramble = scrambles.get(socket);
   if (scramble === undefined) throw codedError('ERR_INVALID_ARG_VALUE', 'the socket was not authenticated by this server');
   const attempt: LoginAttempt = { user: null, host: current.host, plugin: null, osUser: null, peer: current.peer };
-  const controller = new AbortController();
-  const timer = setTimeout(() => abort(controller, codedError('ERR_CONNECT_TIMEOUT', `no complete COM_CHANGE_USER within ${options.connectTimeout} ms`)), options.connectTimeout);
+  const end = new HandshakeEnd();
+  const timer = setTimeout(() => end.end(codedError('ERR_CONNECT_TIMEOUT', `no complete COM_CHANGE_USER within ${options.connectTimeout} ms`)), options.connectTimeout);
   try {
-    const exchange = { socket, channel, options, clientHost: current.host, connectionId: current.connectionId, signal: controller.signal, attempt, scramble };
-    return await untilAborted(() => verify(exchange, response), controller.signal);
+    const exchange = { socket, channel, options, clientHost: current.host, connectionId: current.connectionId, end, attempt, scramble };
+    return await end.race(() => verify(exchange, response));
   } catch (error) {
     const refused = error instanceof Refusal ? error : readFailure(error);
     throw refused instanceof Refusal ? refused.error(attempt) : refused;
   } finally {
     clearTimeout(timer);
-    if (!controller.signal.aborted) controller.abort(HANDSHAKE_OVER);
+    end.end();
   }
 }
 
@@ -337,9 +351,3 @@ function peerOf(socket: net.Socket): LoginAttempt['peer'] {
   }
 }
 
-// The reason outlives the handshake in every plugin that keeps its signal. Its stack is formatted
-// now: V8 keeps an unformatted stack's frames, and with them this connection's closures.
-function abort(controller: AbortController, reason: Error): void {
-  void reason.stack;
-  controller.abort(reason);
-}
