@@ -21,7 +21,31 @@ export interface ErrorLog {
 type Fields = Record<string, string | number | null>;
 
 // A client-chosen name in a message must not start a line of its own in the log.
-const escapeControls = (text: string) => text.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+const CONTROL = /[\x00-\x1f\x7f]/;
+const escapeControls = (text: string) =>
+  CONTROL.test(text) ? text.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`) : text;
+
+// ` key="value"` for each field that is not null (a line per login: a loop, not entries/filter/map).
+function textFields(fields: Fields): string {
+  let text = '';
+  for (const key in fields) {
+    const value = fields[key];
+    if (value !== null) text += ` ${key}=${typeof value === 'number' ? value : JSON.stringify(value)}`;
+  }
+  return text;
+}
+
+// The lines of one millisecond share their time, formatted once.
+let lastMs = -1;
+let lastTime = '';
+function timestamp(): string {
+  const ms = Date.now();
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastTime = new Date(ms).toISOString();
+  }
+  return lastTime;
+}
 
 /** The log to `file` (appended, created mode 0600: it names accounts and peers), or stderr. */
 export function openErrorLog(file: string | null, format: 'text' | 'json'): ErrorLog {
@@ -45,14 +69,11 @@ export function openErrorLog(file: string | null, format: 'text' | 'json'): Erro
   // A start that fails, or any exit, still writes what was logged in its last turn.
   process.on('exit', flush);
   const write = (level: string, event: string, message: string, fields: Fields) => {
-    const time = new Date().toISOString();
+    const time = timestamp();
     const line =
       format === 'json'
         ? JSON.stringify({ time, level, event, message, ...fields })
-        : `${time} [${level}] ${escapeControls(message)}${Object.entries(fields)
-            .filter(([, value]) => value !== null)
-            .map(([key, value]) => ` ${key}=${JSON.stringify(value)}`)
-            .join('')}`;
+        : `${time} [${level}] ${escapeControls(message)}${textFields(fields)}`;
     if (closed) return;
     if (pending.length === 0) setImmediate(flush);
     pending.push(`${line}\n`);
