@@ -114,30 +114,36 @@ export class PayloadReader {
   }
 }
 
-/** Builds one payload. */
+/**
+ * Builds one payload in one growing buffer: a field is written where it goes, not allocated on
+ * its own and joined at the end (a greeting has a dozen fields, and every login builds one).
+ */
 export class PayloadWriter {
-  private readonly parts: Buffer[] = [];
+  private buffer = Buffer.allocUnsafe(128);
+  private length = 0;
 
   int1(value: number): this {
-    return this.push(Buffer.of(value & 0xff));
+    this.room(1);
+    this.buffer[this.length++] = value & 0xff;
+    return this;
   }
 
   int2(value: number): this {
-    const b = Buffer.alloc(2);
-    b.writeUInt16LE(value & 0xffff);
-    return this.push(b);
+    this.room(2);
+    this.length = this.buffer.writeUInt16LE(value & 0xffff, this.length);
+    return this;
   }
 
   int3(value: number): this {
-    const b = Buffer.alloc(3);
-    b.writeUIntLE(value & 0xffffff, 0, 3);
-    return this.push(b);
+    this.room(3);
+    this.length = this.buffer.writeUIntLE(value & 0xffffff, this.length, 3);
+    return this;
   }
 
   int4(value: number): this {
-    const b = Buffer.alloc(4);
-    b.writeUInt32LE(value >>> 0);
-    return this.push(b);
+    this.room(4);
+    this.length = this.buffer.writeUInt32LE(value >>> 0, this.length);
+    return this;
   }
 
   lenencInt(value: number): this {
@@ -147,23 +153,26 @@ export class PayloadWriter {
     if (value < 0xfb) return this.int1(value);
     if (value <= 0xffff) return this.int1(0xfc).int2(value);
     if (value <= 0xffffff) return this.int1(0xfd).int3(value);
-    const b = Buffer.alloc(9);
-    b[0] = 0xfe;
-    b.writeBigUInt64LE(BigInt(value), 1);
-    return this.push(b);
+    this.int1(0xfe).room(8);
+    this.length = this.buffer.writeBigUInt64LE(BigInt(value), this.length);
+    return this;
   }
 
-  bytes(data: Buffer): this {
-    return this.push(data);
+  bytes(data: Uint8Array): this {
+    this.room(data.length);
+    this.buffer.set(data, this.length);
+    this.length += data.length;
+    return this;
   }
 
   zeros(length: number): this {
-    return this.push(Buffer.alloc(length));
+    this.room(length);
+    this.buffer.fill(0, this.length, (this.length += length));
+    return this;
   }
 
   lenencBytes(data: Buffer | string): this {
-    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    return this.lenencInt(bytes.length).push(bytes);
+    return typeof data === 'string' ? this.lenencInt(Buffer.byteLength(data, 'utf8')).string(data) : this.lenencInt(data.length).bytes(data);
   }
 
   nullableLenencString(value: string | null): this {
@@ -175,19 +184,29 @@ export class PayloadWriter {
     if (value.includes('\0')) {
       throw codedError('ERR_INVALID_ARG_VALUE', 'a NUL-terminated protocol string must not contain NUL', TypeError);
     }
-    return this.push(Buffer.from(value + '\0', 'utf8'));
+    return this.string(value).int1(0);
   }
 
   string(value: string): this {
-    return this.push(Buffer.from(value, 'utf8'));
+    // UTF-8 takes at most 3 bytes per UTF-16 unit (a surrogate pair's 4 for its 2).
+    this.room(value.length * 3);
+    this.length += this.buffer.write(value, this.length, 'utf8');
+    return this;
   }
 
+  /** The payload: its own memory, the writer's spare room cut off. */
   finish(): Buffer {
-    return Buffer.concat(this.parts);
+    return Buffer.from(this.buffer.subarray(0, this.length));
   }
 
-  private push(bytes: Buffer): this {
-    this.parts.push(bytes);
+  // Makes room for `bytes` more, doubling the buffer (at least to what is needed).
+  private room(bytes: number): this {
+    const needed = this.length + bytes;
+    if (needed > this.buffer.length) {
+      const grown = Buffer.allocUnsafe(Math.max(needed, this.buffer.length * 2));
+      this.buffer.copy(grown, 0, 0, this.length);
+      this.buffer = grown;
+    }
     return this;
   }
 }
