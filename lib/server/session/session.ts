@@ -147,7 +147,9 @@ export async function serveSession(
       }
       for (const payload of reply) await channel.write(payload);
     }
-    socket.end();
+    // COM_QUIT: closed at once, as mysqld closes it. Every reply was written before the command
+    // was read, and there is no half-close to wait through.
+    socket.destroy();
   } catch {
     // A malformed, oversized or truncated packet, or a vanished client: nothing more to say.
     socket.destroy();
