@@ -2,9 +2,11 @@
 // the account asked for, its plugin, the result and the reason (and, for a login an ident map
 // admitted, the map and its line as file:line), never a password — and the
 // server's own notes. MySQL's text lines by default; JSON lines (--log-format=json) for log
-// shippers. The lines of one event-loop turn go out in one append of whole lines (as MySQL's
-// audit log writes asynchronously): a login costs no system call of its own, and a crash never
-// leaves half a line. Two line formats and a file descriptor need no logging library.
+// shippers. Lines are gathered for at most FLUSH_MS and go out in one append of whole lines (as
+// MySQL's audit log buffers them, audit_log_strategy=ASYNCHRONOUS): a login costs no system
+// call of its own (the append was ~6% of a login under load), a crash never leaves half a line,
+// and every exit but SIGKILL writes what is gathered. Two line formats and a file descriptor
+// need no logging library.
 import fs from 'fs';
 
 import type { AuthenticatedConnection } from '../server/connection';
@@ -17,6 +19,9 @@ export interface ErrorLog {
   refuse(error: HandshakeError): void;
   close(): void;
 }
+
+// At most this long between a line and its write: what a SIGKILL can lose.
+const FLUSH_MS = 10;
 
 type Fields = Record<string, string | number | null>;
 
@@ -75,7 +80,7 @@ export function openErrorLog(file: string | null, format: 'text' | 'json'): Erro
         ? JSON.stringify({ time, level, event, message, ...fields })
         : `${time} [${level}] ${escapeControls(message)}${textFields(fields)}`;
     if (closed) return;
-    if (pending.length === 0) setImmediate(flush);
+    if (pending.length === 0) setTimeout(flush, FLUSH_MS);
     pending.push(`${line}\n`);
   };
   const peerFields = (attempt: Pick<LoginAttempt, 'osUser' | 'peer'>): Fields => ({
