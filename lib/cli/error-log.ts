@@ -2,11 +2,12 @@
 // the account asked for, its plugin, the result and the reason (and, for a login an ident map
 // admitted, the map and its line as file:line), never a password — and the
 // server's own notes. MySQL's text lines by default; JSON lines (--log-format=json) for log
-// shippers. Lines are gathered for at most FLUSH_MS and go out in one append of whole lines (as
-// MySQL's audit log buffers them, audit_log_strategy=ASYNCHRONOUS): a login costs no system
-// call of its own (the append was ~6% of a login under load), a crash never leaves half a line,
-// and every exit but SIGKILL writes what is gathered. Two line formats and a file descriptor
-// need no logging library.
+// shippers. The lines of logins and refusals are gathered for at most FLUSH_MS and go out in one
+// append of whole lines (as MySQL's audit log buffers them, audit_log_strategy=ASYNCHRONOUS): a
+// login costs no system call of its own (the append was ~6% of a login under load), a crash
+// never leaves half a line, and every exit but SIGKILL writes what is gathered. The server's own
+// notes go out at once, after what was gathered. Two line formats and a file descriptor need no
+// logging library.
 import fs from 'fs';
 
 import type { AuthenticatedConnection } from '../server/connection';
@@ -89,7 +90,11 @@ export function openErrorLog(file: string | null, format: 'text' | 'json'): Erro
     pid: attempt.peer?.pid ?? null,
   });
   return {
-    note: (message, level = 'Note') => write(level, 'note', message, {}),
+    // The server's own notes are rare and read as they happen (start, SIGHUP, shutdown): out at once.
+    note: (message, level = 'Note') => {
+      write(level, 'note', message, {});
+      flush();
+    },
     login: (c) =>
       write('Note', 'login', `Access granted for user '${c.user}'@'${c.host}'`, {
         user: c.user,
