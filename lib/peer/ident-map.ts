@@ -227,15 +227,14 @@ function checkSafety(file: string, stat: fs.Stats, directory: fs.Stats): void {
 }
 
 /**
- * Reads, checks and parses the ident file at `file`, and resolves its @group names. Rejects with
- * ERR_IDENT_MAP_SYNTAX (naming file:line), ERR_IDENT_MAP_UNSAFE (a file or directory others may
- * write), or the file system's error (ENOENT, EACCES...), naming the file.
+ * Reads the ident file at `file` after the safety checks, as bytes for identMapOf(). Rejects with
+ * ERR_IDENT_MAP_UNSAFE (not a regular file, or a file or directory others may write) or the file
+ * system's error (ENOENT, EACCES...), naming the file.
  */
-export async function loadIdentMap(file: string): Promise<IdentMap> {
+export async function readIdentFile(file: string): Promise<Buffer> {
   if (typeof file !== 'string' || file === '') throw codedError('ERR_INVALID_ARG_TYPE', 'the ident file must be a path', TypeError);
   // O_NONBLOCK: a FIFO put at the path must not hang the open (it is then refused as no regular file).
   const handle = await fs.promises.open(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-  let bytes: Buffer;
   try {
     // The opened file is the one checked and read, whatever is renamed over the path meanwhile.
     const stat = await handle.stat();
@@ -244,10 +243,17 @@ export async function loadIdentMap(file: string): Promise<IdentMap> {
     // One byte past the limit is read, so parseIdentMap() names the line that goes past it.
     const buffer = Buffer.alloc(Math.min(stat.size, MAX_IDENT_FILE_BYTES) + 1);
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    bytes = buffer.subarray(0, bytesRead);
+    return buffer.subarray(0, bytesRead);
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * The map in `bytes` (read from `file`), with its @group names resolved. Rejects with
+ * ERR_IDENT_MAP_SYNTAX (naming file:line) or ERR_IDENT_MAP_GROUPS (NSS failed).
+ */
+export async function identMapOf(bytes: Buffer, file: string): Promise<IdentMap> {
   const map = parseIdentMap(bytes, file) as ParsedIdentMap;
   try {
     await map.resolveGroups();
@@ -255,6 +261,14 @@ export async function loadIdentMap(file: string): Promise<IdentMap> {
     throw Object.assign(codedError('ERR_IDENT_MAP_GROUPS', `${file}: a group could not be looked up: ${(error as Error).message}`), { cause: error });
   }
   return map;
+}
+
+/**
+ * Reads, checks and parses the ident file at `file`, and resolves its @group names. Rejects as
+ * readIdentFile() and identMapOf() do.
+ */
+export async function loadIdentMap(file: string): Promise<IdentMap> {
+  return identMapOf(await readIdentFile(file), file);
 }
 
 function parsed(map: IdentMap): ParsedIdentMap {
