@@ -8,7 +8,7 @@ import net from 'net';
 import { codedError, errorCode } from '../errors';
 import { getPeerCredentials, PeerCredentials } from './credentials';
 import { IdentMap, IdentMapLine, mapAccounts } from './ident-map';
-import { getPeerProcess, overflowUid } from './process';
+import { getPeerProcess, overflowGid, overflowUid } from './process';
 import { lookupGroupByName, lookupUser, UserRecord } from './users';
 
 export interface Peer extends PeerCredentials {
@@ -27,7 +27,10 @@ export interface GuardPolicy {
   /** OS user names allowed (byte-exact). */
   users?: string[];
   uids?: number[];
-  /** Groups allowed, by name or gid; the peer's primary and supplementary groups count. */
+  /**
+   * Groups allowed, by name or gid; the peer's primary and supplementary groups count, except the
+   * overflow gid (nogroup: how any unmapped gid looks), which matches no group.
+   */
   groups?: Array<string | number>;
   gids?: number[];
   /**
@@ -42,7 +45,10 @@ export interface GuardPolicy {
   /** An ident map (parseIdentMap, loadIdentMap) and the map in it that must give the peer an account. */
   map?: IdentMap;
   mapName?: string;
-  /** Refuse the kernel's overflow uid (65534: how an unmapped uid of another user namespace looks). */
+  /**
+   * Refuse the kernel's overflow uid (65534: how an unmapped uid of another user namespace looks),
+   * and a primary gid that is the overflow gid (an unmapped gid: the peer's groups are unknown).
+   */
   refuseOverflowUid?: boolean;
   /** Final say; may be async. Runs only when the lists above passed. */
   allow?: (peer: Peer, socket: net.Socket) => boolean | Promise<boolean>;
@@ -55,6 +61,8 @@ export type RefusalReason =
   | 'no-peer-credentials'
   /** refuseOverflowUid: the peer's uid is the overflow uid */
   | 'overflow-uid'
+  /** refuseOverflowUid: the peer's primary gid is the overflow gid */
+  | 'overflow-gid'
   /** a process rule is set and the peer's process could not be pinned (pid 0, exited, no pidfd) */
   | 'process-not-pinned'
   | 'unit-not-allowed'
@@ -210,6 +218,7 @@ export class PeerCredentialGuard extends EventEmitter {
       // Synchronously, in the connection's first tick: the fd is still this peer's.
       peer = getPeerCredentials(socket, { groups: this.gids !== undefined || this.map !== undefined, securityLabel: this.labels !== undefined });
       if (this.refuseOverflowUid && peer.uid === overflowUid()) throw new Refused('overflow-uid');
+      if (this.refuseOverflowUid && peer.gid === overflowGid()) throw new Refused('overflow-gid');
       if (this.units || this.cgroups) peer.process = pinnedProcess(socket);
       await this.check(peer, socket);
       peers.set(socket, peer);
@@ -255,7 +264,8 @@ export class PeerCredentialGuard extends EventEmitter {
         });
         if (group) allowed.add(group.gid);
       }
-      const peerGids = [peer.gid, ...(peer.groups ?? [])];
+      // The overflow gid is every unmapped gid of another user namespace: no group of the peer's.
+      const peerGids = [peer.gid, ...(peer.groups ?? [])].filter((gid) => gid !== overflowGid());
       if (!peerGids.some((gid) => allowed.has(gid))) throw new Refused('group-not-allowed');
     }
     if (this.map) {

@@ -5,13 +5,16 @@
 // SO_PEERGROUPS), never against what NSS says a user name belongs to (MaxScale's group_map
 // asks NSS about the claimed name). Only the group's name is resolved, through NSS off the event
 // loop, once per map: loadIdentMap() resolves every @group before it returns, and a map made by
-// parseIdentMap() resolves each on first use; a renamed group or a new gid needs a reload.
+// parseIdentMap() resolves each on first use; a renamed group or a new gid needs a reload. The
+// kernel's overflow gid is never a group here: it is how any unmapped gid of another user
+// namespace looks, so a peer's overflow gid is ignored and an @group that resolves to it refused.
 import fs from 'fs';
 import path from 'path';
 import { isUtf8 } from 'buffer';
 
 import { codedError, CodedError } from '../errors';
 import { compileIdentRegex, IdentRegex, regexAccount } from './ident-regex';
+import { overflowGid } from './process';
 import { lookupGroupByName } from './users';
 
 export interface IdentMapLine {
@@ -178,10 +181,26 @@ class ParsedIdentMap implements IdentMap {
     return gid;
   }
 
-  /** Resolves every @group now; rejects when NSS fails. */
+  /** The gid of an @group line; rejects for the overflow gid (a group of strangers), or when NSS fails. */
+  async groupGid(group: string, line: IdentMapLine): Promise<number | null> {
+    const gid = await this.gidOf(group);
+    if (gid === overflowGid()) {
+      const why = `${line.file}:${line.line}: the group ${group} is gid ${gid}, the kernel's overflow gid: any peer from another user namespace has it`;
+      throw Object.assign(codedError('ERR_IDENT_MAP_OVERFLOW_GROUP', why), { file: line.file, line: line.line });
+    }
+    return gid;
+  }
+
+  /** Resolves every @group now; rejects when NSS fails (ERR_IDENT_MAP_GROUPS) or a group is the overflow gid. */
   async resolveGroups(): Promise<void> {
-    const groups = new Set(this.entries.flatMap(({ matcher }) => (matcher.kind === 'group' ? [matcher.group] : [])));
-    await Promise.all([...groups].map((group) => this.gidOf(group)));
+    const groups = this.entries.flatMap(({ matcher, line }) => (matcher.kind === 'group' ? [{ group: matcher.group, line }] : []));
+    try {
+      await Promise.all(groups.map(({ group }) => this.gidOf(group)));
+    } catch (error) {
+      throw Object.assign(codedError('ERR_IDENT_MAP_GROUPS', `${this.file}: a group could not be looked up: ${(error as Error).message}`), { cause: error });
+    }
+    // In file order, so the first such line is the one named.
+    for (const { group, line } of groups) await this.groupGid(group, line);
   }
 }
 
@@ -251,15 +270,12 @@ export async function readIdentFile(file: string): Promise<Buffer> {
 
 /**
  * The map in `bytes` (read from `file`), with its @group names resolved. Rejects with
- * ERR_IDENT_MAP_SYNTAX (naming file:line) or ERR_IDENT_MAP_GROUPS (NSS failed).
+ * ERR_IDENT_MAP_SYNTAX (naming file:line), ERR_IDENT_MAP_GROUPS (NSS failed) or
+ * ERR_IDENT_MAP_OVERFLOW_GROUP (an @group is the kernel's overflow gid; naming file:line).
  */
 export async function identMapOf(bytes: Buffer, file: string): Promise<IdentMap> {
   const map = parseIdentMap(bytes, file) as ParsedIdentMap;
-  try {
-    await map.resolveGroups();
-  } catch (error) {
-    throw Object.assign(codedError('ERR_IDENT_MAP_GROUPS', `${file}: a group could not be looked up: ${(error as Error).message}`), { cause: error });
-  }
+  await map.resolveGroups();
   return map;
 }
 
@@ -294,7 +310,7 @@ async function accountFor(map: ParsedIdentMap, { matcher, line }: Entry, peer: M
     case 'regex':
       return name === null ? null : regexAccount(matcher.compiled, name, line.account);
     case 'group': {
-      const gid = await map.gidOf(matcher.group);
+      const gid = await map.groupGid(matcher.group, line);
       return gid !== null && gids.has(gid) ? line.account : null;
     }
   }
@@ -302,12 +318,15 @@ async function accountFor(map: ParsedIdentMap, { matcher, line }: Entry, peer: M
 
 /**
  * Every account the map `mapName` gives `peer`, with the line that gives it, in file order.
- * Rejects when NSS fails to resolve a group the map names (fail closed: no partial answer).
+ * Rejects when NSS fails to resolve a group the map names, or one resolves to the overflow gid
+ * (ERR_IDENT_MAP_OVERFLOW_GROUP): fail closed, no partial answer.
  */
 export async function mapAccounts(map: IdentMap, mapName: string, peer: MapPeer): Promise<Array<{ account: string; line: IdentMapLine }>> {
   const own = parsed(map);
   checkPeer(peer);
   const gids = new Set([peer.gid, ...(peer.groups ?? [])]);
+  // Another user namespace's unmapped gids all look like this one: it says nothing of the peer.
+  gids.delete(overflowGid());
   const found: Array<{ account: string; line: IdentMapLine }> = [];
   for (const entry of own.entries) {
     if (entry.line.map !== mapName) continue;

@@ -1,5 +1,5 @@
 // The process behind a Unix-socket peer, pinned by a pidfd (SO_PEERPIDFD, Linux >= 6.5), its
-// cgroup v2 path and systemd unit, and the kernel's overflow uid. Mirrors what systemd
+// cgroup v2 path and systemd unit, and the kernel's overflow uid and gid. Mirrors what systemd
 // (src/basic/pidref.c; cg_path_get_unit in src/basic/cgroup-util.c) and dbus-broker do with a
 // peer's pidfd: read /proc, then check the pidfd still names that pid, so that a pid reused in
 // between is refused rather than believed.
@@ -33,25 +33,36 @@ export interface PeerProcess {
   [Symbol.dispose](): void;
 }
 
-// The kernel's overflow uid (/proc/sys/kernel/overflowuid, 65534 unless changed), read once: it
-// only changes by sysctl, and a value read at start-up is what every check should compare with.
-let overflow: number | undefined;
+// The kernel's overflow uid and gid (/proc/sys/kernel/overflow{uid,gid}, 65534 unless changed),
+// each read once: they only change by sysctl, and a value read at start-up is what every check
+// should compare with.
+const overflow: { uid?: number; gid?: number } = {};
+
+function readOverflow(which: 'uid' | 'gid'): number {
+  let text = '';
+  try {
+    text = fs.readFileSync(`/proc/sys/kernel/overflow${which}`, 'ascii').trim();
+  } catch {
+    // No procfs (or no such sysctl): the kernel's default.
+  }
+  return /^\d{1,10}$/.test(text) && Number(text) <= 0xffffffff ? Number(text) : 65534;
+}
 
 /**
  * The uid an unmapped uid of another user namespace shows as (kernel.overflowuid, normally 65534):
  * a peer with this uid may be anyone. Read once and cached; 65534 when the sysctl is unreadable.
  */
 export function overflowUid(): number {
-  if (overflow === undefined) {
-    let text = '';
-    try {
-      text = fs.readFileSync('/proc/sys/kernel/overflowuid', 'ascii').trim();
-    } catch {
-      // No procfs (or no such sysctl): the kernel's default.
-    }
-    overflow = /^\d{1,10}$/.test(text) && Number(text) <= 0xffffffff ? Number(text) : 65534;
-  }
-  return overflow;
+  return (overflow.uid ??= readOverflow('uid'));
+}
+
+/**
+ * The gid an unmapped gid of another user namespace shows as (kernel.overflowgid, normally 65534,
+ * `nogroup`): a peer with this gid, primary or supplementary, may be in any group. Read once and
+ * cached; 65534 when the sysctl is unreadable.
+ */
+export function overflowGid(): number {
+  return (overflow.gid ??= readOverflow('gid'));
 }
 
 // systemd's unit_name_is_valid(UNIT_NAME_PLAIN | UNIT_NAME_INSTANCE), for the unit types that

@@ -9,6 +9,7 @@ import path from 'path';
 
 import { authenticateSocket } from '../../lib/peer/authenticate';
 import { parseIdentMap } from '../../lib/peer/ident-map';
+import { lookupGroupSync } from '../../lib/peer/users';
 import { connectAs } from '../helpers/peers';
 import { connectWithGroups, createGroup, TestGroup } from '../helpers/groups';
 import { describeAsRoot, ensureOsUser, OsUser } from '../helpers/root';
@@ -119,6 +120,23 @@ describeAsRoot('authenticateSocket with a map, real peers of real OS users', () 
     try {
       expect(await authenticateSocket(peer.socket, { user: 'nobody' }, { refuseOverflowUid: true })).toMatchObject({ ok: false, reason: 'overflow-uid', uid: overflow });
       if (nobody.uid === overflow) expect(await authenticateSocket(peer.socket, { user: 'nobody' })).toMatchObject({ ok: true, reason: 'user-match' });
+    } finally {
+      await peer.close();
+    }
+  });
+
+  it("refuseOverflowUid refuses a primary gid of the overflow gid; without it, an @group of that gid admits nobody", async () => {
+    const overflow = Number(fs.readFileSync('/proc/sys/kernel/overflowgid', 'ascii'));
+    const valerie = ensureOsUser('valerie');
+    // valerie as a peer from another user namespace whose gid ours cannot map looks.
+    const peer = await connectAs(server, socketPath, { uid: valerie.uid, gid: overflow });
+    try {
+      const account = { user: 'dba', authenticationString: 'admins' };
+      const names = parseIdentMap('admins valerie dba\n');
+      expect(await authenticateSocket(peer.socket, account, { map: names, refuseOverflowUid: true })).toMatchObject({ ok: false, reason: 'overflow-gid', uid: valerie.uid, gid: overflow });
+      expect(await authenticateSocket(peer.socket, account, { map: names })).toMatchObject({ ok: true, reason: 'map-match' });
+      const group = parseIdentMap(`admins @${lookupGroupSync(overflow)!.name} dba\n`);
+      expect(await authenticateSocket(peer.socket, account, { map: group })).toMatchObject({ ok: false, reason: 'lookup-failed', error: { code: 'ERR_IDENT_MAP_OVERFLOW_GROUP' } });
     } finally {
       await peer.close();
     }

@@ -1,4 +1,5 @@
 import { spawn } from 'child_process';
+import fs from 'fs';
 import http from 'http';
 import net from 'net';
 import os from 'os';
@@ -161,6 +162,31 @@ describeAsRoot('peerCredentialGuard with clients of other OS users', () => {
     expect(admitted).toEqual([nobody.uid]);
     expect(refusals).toHaveLength(2);
     await close(server);
+  });
+
+  it('refuseOverflowUid refuses a primary gid of the overflow gid, which matches no group anyway', async () => {
+    const overflow = Number(fs.readFileSync('/proc/sys/kernel/overflowgid', 'ascii'));
+    const valerie = ensureOsUser('valerie');
+    const socketPath = path.join(dir.path, 'overflow-gid.sock');
+    const server = net.createServer();
+    await listen(server, socketPath);
+    // valerie as a peer from another user namespace whose gid ours cannot map looks; a refusal
+    // destroys the socket, so each policy gets a connection of its own.
+    const admit = async (policy: Parameters<typeof peerCredentialGuard>[0]) => {
+      const peer = await connectAs(server, socketPath, { uid: valerie.uid, gid: overflow });
+      const reasons: string[] = [];
+      const admitted = await peerCredentialGuard({ ...policy, onRefuse: (r) => reasons.push(r.reason) }).admit(peer.socket);
+      await peer.close();
+      return { admitted, reasons };
+    };
+    try {
+      expect(await admit({ uids: [valerie.uid] })).toEqual({ admitted: true, reasons: [] });
+      expect(await admit({ uids: [valerie.uid], refuseOverflowUid: true })).toEqual({ admitted: false, reasons: ['overflow-gid'] });
+      expect(await admit({ gids: [overflow] })).toEqual({ admitted: false, reasons: ['group-not-allowed'] });
+      expect(await admit({ groups: [lookupGroupSync(overflow)!.name] })).toEqual({ admitted: false, reasons: ['group-not-allowed'] });
+    } finally {
+      await close(server);
+    }
   });
 
   it('admits by supplementary group', async () => {

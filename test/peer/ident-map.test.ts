@@ -9,6 +9,8 @@ import path from 'path';
 import { getPeerCredentials } from '../../lib/peer/credentials';
 import { IdentMap, loadIdentMap, mapAccounts, MapPeer, mapPermits, MAX_IDENT_FILE_BYTES, parseIdentMap } from '../../lib/peer/ident-map';
 import { MAX_REGEX_NAME_LENGTH, regexHazard } from '../../lib/peer/ident-regex';
+import * as processModule from '../../lib/peer/process';
+import { lookupGroupSync } from '../../lib/peer/users';
 import { connectWithGroups, createGroup, PeerGroups, TestGroup } from '../helpers/groups';
 import { describeAsRoot, ensureOsUser } from '../helpers/root';
 import { close, listen, tempDir } from '../helpers/sockets';
@@ -142,6 +144,40 @@ describe('parseIdentMap', () => {
     await expect(mapAccounts({ file: 'x', lines: [], has: () => true }, 'm', peer('a'))).rejects.toThrow(/parseIdentMap/);
     await expect(mapAccounts(map, 'm', { uid: -1, gid: 0, osUser: 'a' })).rejects.toThrow(TypeError);
     expect(() => parseIdentMap(7 as unknown as string)).toThrow(TypeError);
+  });
+});
+
+describe("the kernel's overflow gid (how any unmapped gid of another user namespace looks)", () => {
+  const overflow = processModule.overflowGid();
+  // nogroup on most systems; the tests need some group of that gid.
+  const group = lookupGroupSync(overflow)?.name;
+  if (group === undefined) throw new Error(`no group has the overflow gid ${overflow}`);
+  const dir = tempDir('auth-socket-ident-overflow-');
+  afterAll(() => dir.remove());
+  afterEach(() => jest.restoreAllMocks());
+
+  it('an @group line of the overflow gid is refused when the map is loaded, naming file:line', async () => {
+    const file = path.join(dir.path, 'ident.conf');
+    fs.writeFileSync(file, `m valerie dba\nm @${group} dba\n`, { mode: 0o600 });
+    await expect(loadIdentMap(file)).rejects.toMatchObject({ code: 'ERR_IDENT_MAP_OVERFLOW_GROUP', file, line: 2, message: expect.stringContaining(`${file}:2: the group ${group} is gid ${overflow}`) });
+  });
+
+  it('and, in a parsed map, when it is resolved: no peer is mapped by it (fail closed)', async () => {
+    const map = parseIdentMap(`m valerie dba\nm @${group} x\n`, 'f');
+    await expect(mapAccounts(map, 'm', peer('valerie', overflow))).rejects.toMatchObject({ code: 'ERR_IDENT_MAP_OVERFLOW_GROUP', line: 2 });
+  });
+
+  it("a peer's overflow gid, primary or supplementary, is no group of its own", async () => {
+    // As if the line had been let through: the first call (the peer's gids) sees the overflow
+    // gid, the line's check another one.
+    jest.spyOn(processModule, 'overflowGid').mockReturnValueOnce(overflow).mockReturnValue(overflow + 1);
+    const map = parseIdentMap(`m @${group} x\n`, 'f');
+    expect(await accounts(map, 'm', peer(null, overflow))).toEqual([]);
+    jest.spyOn(processModule, 'overflowGid').mockReturnValueOnce(overflow).mockReturnValue(overflow + 1);
+    expect(await accounts(map, 'm', peer(null, 5000, [overflow]))).toEqual([]);
+    // The same line for a peer whose gid is not the one overflowGid() says: mapped.
+    jest.spyOn(processModule, 'overflowGid').mockReturnValue(overflow + 1);
+    expect(await accounts(map, 'm', peer(null, 5000, [overflow]))).toEqual([['x', 1]]);
   });
 });
 

@@ -7,7 +7,7 @@ import net from 'net';
 import path from 'path';
 
 import { getPeerCredentials } from '../../lib/peer/credentials';
-import { getPeerProcess, overflowUid, pinPeerProcess, readPinnedProcess, unitOfCgroup } from '../../lib/peer/process';
+import { getPeerProcess, overflowGid, overflowUid, pinPeerProcess, readPinnedProcess, unitOfCgroup } from '../../lib/peer/process';
 import { packageFileForOthers } from '../helpers/for-others';
 import { connectAndWaitArgs, exited, makeCgroup, namespacedServer, nextConnection, spawnWithPid, TestCgroup } from '../helpers/processes';
 import { describeAsRoot } from '../helpers/root';
@@ -62,9 +62,10 @@ describe('unitOfCgroup', () => {
   });
 });
 
-describe('overflowUid', () => {
-  it("is the kernel's", () => {
+describe('overflowUid and overflowGid', () => {
+  it("are the kernel's", () => {
     expect(overflowUid()).toBe(Number(fs.readFileSync('/proc/sys/kernel/overflowuid', 'ascii')));
+    expect(overflowGid()).toBe(Number(fs.readFileSync('/proc/sys/kernel/overflowgid', 'ascii')));
   });
 });
 
