@@ -4,65 +4,79 @@
 // reload replaces the map whole and at once; a file that does not load leaves the map in force
 // as it was (fail closed: never a half-read map, never none), and says so in the error log.
 // Logins already under way keep the map they began with (the catalog hands each its own).
-import cluster from 'cluster';
-
-import { IdentMap, loadIdentMap } from '../peer/ident-map';
+// Under --workers only the primary opens the file: workers parse the bytes it checked and read
+// (workers.ts), so every process runs the same map and none depends on the file as it is now.
+import { IdentMap, identMapOf, readIdentFile } from '../peer/ident-map';
 import { Catalog } from '../server/catalog/catalog';
 import { ErrorLog } from './error-log';
 
-/** The ident file's map; an error names the option and the file (a syntax error, its line too). */
-export async function loadIdentFile(file: string): Promise<IdentMap> {
+/** A loaded ident file: the checked bytes it was parsed from, and its map. */
+export interface IdentFile {
+  file: string;
+  bytes: Buffer;
+  map: IdentMap;
+}
+
+// An error names the option and the file (a syntax error, its line too).
+async function named(file: string, load: () => Promise<IdentFile>): Promise<IdentFile> {
   try {
-    return await loadIdentMap(file);
+    return await load();
   } catch (error) {
     const failure = error as NodeJS.ErrnoException;
     throw Object.assign(new Error(`ident-file ${file}: ${failure.message}`), { code: failure.code ?? 'ERR_IDENT_MAP', cause: error });
   }
 }
 
-const describe = (map: IdentMap) => {
+/** The ident file at `file`, read, checked and parsed. */
+export const loadIdentFile = (file: string): Promise<IdentFile> => named(file, async () => identFileOf(file, await readIdentFile(file)));
+
+/** The map in bytes already read from `file` (a worker's copy of the primary's). */
+export const identFileOf = (file: string, bytes: Buffer): Promise<IdentFile> => named(file, async () => ({ file, bytes, map: await identMapOf(bytes, file) }));
+
+/** What a map holds, for the log. */
+export const describeIdentMap = (map: IdentMap): string => {
   const maps = [...new Set(map.lines.map((line) => line.map))];
-  return `${map.lines.length} line${map.lines.length === 1 ? '' : 's'}, map${maps.length === 1 ? '' : 's'} ${maps.join(', ') || '(none)'}${whose()}`;
+  return `${map.lines.length} line${map.lines.length === 1 ? '' : 's'}, map${maps.length === 1 ? '' : 's'} ${maps.join(', ') || '(none)'}`;
 };
 
-// Under --workers each process keeps its own copy, and says so for itself.
-const whose = () => (cluster.isWorker ? ` (worker ${process.pid})` : '');
+/** The ident file in force, reloaded on SIGHUP until stop(). */
+export interface IdentFileWatch {
+  /** The file as last loaded, or null without an ident file. */
+  current: IdentFile | null;
+  /** Hears each reload once this process took it (serve's primary passes it to its workers): what to add to the log's line; never rejects. */
+  onReload: ((loaded: IdentFile) => Promise<string>) | null;
+  stop(): void;
+}
 
 /**
- * Reloads `file` into `catalog` on every SIGHUP, logging the outcome; in serve's primary process
- * (--workers) the signal is passed on to each worker, which reloads its own copy. Returns the
- * function that stops listening. Reloads finish in the order they began: a slow one never
- * replaces what a later one loaded.
+ * Loads the ident file at start (an error stops it) into `catalog`, and reloads it on every
+ * SIGHUP, logging the outcome. Reloads finish in the order they began: a slow one never replaces
+ * what a later one loaded.
  */
-export function reloadOnHangup(file: string, catalog: Catalog, log: Pick<ErrorLog, 'note'>): () => void {
+export async function watchIdentFile(file: string | null, catalog: Catalog, log: Pick<ErrorLog, 'note'>): Promise<IdentFileWatch> {
+  if (file === null) return { current: null, onReload: null, stop: () => undefined };
+  const first = await loadIdentFile(file);
+  const watch: IdentFileWatch = { current: first, onReload: null, stop: () => process.off('SIGHUP', listener) };
+  catalog.setIdentMap(first.map);
+  log.note(`ident-file ${file} loaded: ${describeIdentMap(first.map)}`);
   let started = 0;
   let applied = 0;
   const reload = async () => {
     const attempt = ++started;
-    if (cluster.isPrimary) {
-      // Our own children, by their pids.
-      for (const worker of Object.values(cluster.workers ?? {})) if (worker?.isConnected()) worker.process.kill('SIGHUP');
-    }
+    let loaded: IdentFile;
     try {
-      const map = await loadIdentFile(file);
-      if (attempt < applied) return;
-      applied = attempt;
-      catalog.setIdentMap(map);
-      log.note(`SIGHUP: ident-file ${file} reloaded: ${describe(map)}`);
+      loaded = await loadIdentFile(file);
     } catch (error) {
-      log.note(`SIGHUP: ${(error as Error).message}; the ident map loaded before stays in force${whose()} (a map is used whole or not at all)`, 'ERROR');
+      return log.note(`SIGHUP: ${(error as Error).message}; the ident map loaded before stays in force (a map is used whole or not at all)`, 'ERROR');
     }
+    if (attempt < applied) return;
+    applied = attempt;
+    watch.current = loaded;
+    catalog.setIdentMap(loaded.map);
+    const shared = (await watch.onReload?.(loaded)) ?? '';
+    log.note(`SIGHUP: ident-file ${file} reloaded: ${describeIdentMap(loaded.map)}${shared}`);
   };
   const listener = () => void reload();
   process.on('SIGHUP', listener);
-  return () => process.off('SIGHUP', listener);
-}
-
-/** Loads the ident file at start (an error stops it) and reloads it on SIGHUP; returns the stopper. */
-export async function useIdentFile(file: string | null, catalog: Catalog, log: Pick<ErrorLog, 'note'>): Promise<() => void> {
-  if (file === null) return () => undefined;
-  const map = await loadIdentFile(file);
-  catalog.setIdentMap(map);
-  log.note(`ident-file ${file} loaded: ${describe(map)}`);
-  return reloadOnHangup(file, catalog, log);
+  return watch;
 }

@@ -12,7 +12,8 @@ import { lookupUser } from '../peer/users';
 import { isHelpRequest, parseServeArgs, SERVE_USAGE } from '../config/serve-options';
 import { claimSocketPath, RunningServer, startServe } from './serve';
 import { openErrorLog } from './error-log';
-import { isWorker, runWorker, startPrimary } from './workers';
+import { isWorker, runWorker } from './worker';
+import { startPrimary } from './workers';
 
 const DEFAULT_DEMO_SOCKET = path.join(os.tmpdir(), 'auth-socket-demo.sock');
 

@@ -4,7 +4,6 @@
 // file and the TCP port are checked before anything listens, so a start that fails leaves
 // nothing behind; SIGTERM, SIGINT and SHUTDOWN stop it cleanly; the ident file is read at start
 // and reread on SIGHUP (ident-file.ts).
-import cluster from 'cluster';
 import fs from 'fs';
 import net from 'net';
 import os from 'os';
@@ -27,7 +26,7 @@ import { UpstreamOptions } from '../proxy/upstream';
 import { mysqlNativePasswordPlugin } from '../server/plugins/native-password';
 import { cachingSha2PasswordPlugin } from '../server/plugins/caching-sha2-password';
 import { ErrorLog, openErrorLog } from './error-log';
-import { useIdentFile } from './ident-file';
+import { IdentFileWatch, watchIdentFile } from './ident-file';
 
 /**
  * Where the datadir lives when none is given: /var/lib/auth-socket for root, as mysqld's
@@ -151,8 +150,8 @@ export interface OpenedCatalog {
   datadir: Datadir;
   catalog: Catalog;
   upstream: UpstreamOptions | null;
-  /** Stops rereading the ident file on SIGHUP. */
-  stopReloading(): void;
+  /** The ident file in force (reloaded on SIGHUP until its stop()). */
+  ident: IdentFileWatch;
 }
 
 /** Opens the datadir and loads (or, on a first start, sets up) the catalog; nothing listens yet. */
@@ -179,8 +178,8 @@ export async function openCatalog(options: ServeOptions, log: ErrorLog): Promise
       log.note(`first start: datadir ${datadir.dir} set up; auth_socket installed; ${catalog.accounts.list().map((a) => `'${a.user}'@'${a.host}'`).join(', ')} IDENTIFIED WITH auth_socket with all privileges`);
     }
     // Before anyone can log in; an ident file that does not load stops the start.
-    const stopReloading = await useIdentFile(options.identFile, catalog, log);
-    return { datadir, catalog, upstream, stopReloading };
+    const ident = await watchIdentFile(options.identFile, catalog, log);
+    return { datadir, catalog, upstream, ident };
   } catch (error) {
     datadir.close();
     throw error;
@@ -205,8 +204,6 @@ export async function serveCatalog(
   more: Pick<ServerOptions, 'status'> = {},
 ): Promise<ServingCatalog> {
   const listeners: net.Server[] = [];
-  // A worker of serve --workers keeps its own copy of the ident map (the primary read it first).
-  const stopReloading = cluster.isWorker ? await useIdentFile(options.identFile, catalog, log) : () => undefined;
   try {
     const server = (upstream === null ? createServer : (serverOptions: ServerOptions) => createProxy({ ...serverOptions, upstream }))({
       accounts: catalog.accounts,
@@ -255,10 +252,9 @@ export async function serveCatalog(
       onShutdown();
     });
     let stopping: Promise<void> | null = null;
-    const stop = () => (stopping ??= (stopReloading(), closeListeners(listeners, sockets)));
+    const stop = () => (stopping ??= closeListeners(listeners, sockets));
     return { server, listeners, stop };
   } catch (error) {
-    stopReloading();
     // Nothing of a failed start stays: listeners closed, their socket file with them.
     await Promise.all(listeners.map((listener) => new Promise((resolve) => listener.close(resolve))));
     throw error;
@@ -288,17 +284,17 @@ export function noteUnverifiedUpstream(upstream: UpstreamOptions | null, log: Er
 
 /** Opens the datadir, builds the server from `options` and starts listening, in this process; resolves once it does. */
 export async function startServe(options: ServeOptions, log: ErrorLog = openErrorLog(options.logError, options.logFormat)): Promise<RunningServer> {
-  const { datadir, catalog, upstream, stopReloading } = await openCatalog(options, log);
+  const { datadir, catalog, upstream, ident } = await openCatalog(options, log);
   let serving: ServingCatalog;
   try {
     serving = await serveCatalog(options, catalog, upstream, log, () => void stop());
   } catch (error) {
-    stopReloading();
+    ident.stop();
     datadir.close();
     throw error;
   }
   let stopping: Promise<void> | null = null;
-  const stop = () => (stopping ??= (stopReloading(), shutdown(serving, catalog, datadir, log)));
+  const stop = () => (stopping ??= (ident.stop(), shutdown(serving, catalog, datadir, log)));
   noteUnverifiedUpstream(upstream, log);
   log.note(readyNote(options, datadir));
   return { server: serving.server, listeners: serving.listeners, datadir, stop };

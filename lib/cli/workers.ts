@@ -5,38 +5,21 @@
 // worker is waiting in accept(). The primary owns what must stay single: the datadir's lock and
 // writes, and the order of catalog changes. A worker changes its copy only under the primary's
 // lock, saves through it, and its client hears OK only once every other worker has taken the new
-// state, so a login on any worker after that OK sees the change.
+// state, so a login on any worker after that OK sees the change. A worker that does not answer
+// in time is ended (its replacement starts from the primary's state), and a worker gives up on a
+// primary that does not answer, so no statement waits forever. Only the primary reads the ident
+// file: workers parse the bytes it checked, at start and after each reload it made.
 import cluster, { Worker } from 'cluster';
 
 import { ServeOptions } from '../config/serve-options';
 import { codedError } from '../errors';
-import { Catalog, CatalogStore } from '../server/catalog/catalog';
+import { Catalog } from '../server/catalog/catalog';
 import type { CatalogState, Datadir } from '../server/datadir/datadir';
-import { shareConnectionIds } from '../server/connection-ids';
-import { combineStatus, StatusSource, StatusValues } from '../server/status';
+import { combineStatus, StatusValues } from '../server/status';
 import { ErrorLog } from './error-log';
-import { catalogOf, noteUnverifiedUpstream, openCatalog, readyNote, serveCatalog, ServingCatalog, upstreamOptions } from './serve';
-
-type ToPrimary =
-  | { t: 'ready' }
-  | { t: 'failed'; message: string }
-  | { t: 'acquire'; id: number }
-  | { t: 'release' }
-  | { t: 'save'; id: number; state: CatalogState }
-  | { t: 'answer'; id: number; values?: StatusValues }
-  | { t: 'status'; id: number }
-  | { t: 'flush-status'; id: number }
-  | { t: 'shutdown' };
-
-type ToWorker =
-  | { t: 'start'; slot: number; dir: string; state: CatalogState }
-  | { t: 'granted'; id: number }
-  | { t: 'saved'; id: number; error?: { code: string; message: string } }
-  | { t: 'state'; id: number; state: CatalogState }
-  | { t: 'report'; id: number }
-  | { t: 'flush'; id: number }
-  | { t: 'status'; id: number; values?: StatusValues }
-  | { t: 'stop' };
+import { IdentFile, IdentFileWatch } from './ident-file';
+import { noteUnverifiedUpstream, openCatalog, readyNote } from './serve';
+import type { IdentBytes, ToPrimary, ToWorker } from './worker-messages';
 
 // A worker that keeps dying is a broken configuration, not bad luck: past this many exits in
 // RESTART_WINDOW_MS the server stops instead of forking forever.
@@ -44,6 +27,9 @@ const MAX_RESTARTS = 5;
 const RESTART_WINDOW_MS = 10_000;
 // After a stop request: the sessions' grace (5 s) and some more before a worker is killed.
 const STOP_BOUND_MS = 8_000;
+// How long the primary waits for every worker to take a state (or report status) before it ends
+// the silent ones: a stopped worker must not hold CREATE USER back forever.
+const ASK_BOUND_MS = 5_000;
 
 /** The primary's side: the catalog's single writer and the workers' keeper. */
 class Primary {
@@ -57,14 +43,17 @@ class Primary {
   private nextAsk = 0;
   private restarts: number[] = [];
   private stopping: Promise<void> | null = null;
+  private identVersion = 0;
 
   constructor(
     private readonly options: ServeOptions,
     private readonly datadir: Datadir,
     catalog: Catalog,
     private readonly log: ErrorLog,
+    private readonly ident: IdentFileWatch,
   ) {
     this.state = catalog.state();
+    ident.onReload = (loaded) => this.shareIdent(loaded);
   }
 
   /** Forks every worker; resolves once all listen, rejects when one cannot. */
@@ -86,8 +75,21 @@ class Primary {
         this.onExit(worker, code, signal);
       });
     });
-    this.send(worker, { t: 'start', slot, dir: this.datadir.dir, state: this.state });
+    const { current } = this.ident;
+    this.send(worker, { t: 'start', slot, dir: this.datadir.dir, state: this.state, ident: current === null ? null : this.identBytes(current) });
     return ready;
+  }
+
+  private identBytes(loaded: IdentFile): IdentBytes {
+    return { file: loaded.file, base64: loaded.bytes.toString('base64'), version: this.identVersion };
+  }
+
+  /** A reload the primary made, taken by every worker before the reload is logged as done. */
+  private async shareIdent(loaded: IdentFile): Promise<string> {
+    this.identVersion++;
+    const ident = this.identBytes(loaded);
+    await this.askAll((id) => ({ t: 'ident', id, ident }));
+    return `, by all ${this.workers.size} workers`;
   }
 
   private send(worker: Worker, message: ToWorker): void {
@@ -142,13 +144,27 @@ class Primary {
     this.send(worker, { t: 'saved', id, ...(failure ? { error: { code: failure.code!, message: failure.message } } : {}) });
   }
 
-  /** Sends `message` to every worker but `except`; resolves with their answers once each answered or died. */
+  /**
+   * Sends `message` to every worker but `except`; resolves with their answers once each answered
+   * or died. One silent for ASK_BOUND_MS is killed, and counts as died once it exited.
+   */
   private askAll(message: (id: number) => ToWorker, except?: Worker): Promise<StatusValues[]> {
     const id = this.nextAsk++;
     const left = new Set([...this.workers.keys()].filter((worker) => worker !== except));
     return new Promise((done) => {
       if (left.size === 0) return done([]);
-      this.pending.set(id, { left, answers: [], done });
+      const silent = setTimeout(() => {
+        for (const worker of left) {
+          this.log.note(`worker ${worker.process.pid} did not answer within ${ASK_BOUND_MS / 1000} s: ending it`, 'Warning');
+          // Our own child, by its pid.
+          worker.process.kill('SIGKILL');
+        }
+      }, ASK_BOUND_MS);
+      const answered = (answers: StatusValues[]) => {
+        clearTimeout(silent);
+        done(answers);
+      };
+      this.pending.set(id, { left, answers: [], done: answered });
       for (const worker of left) this.send(worker, message(id));
     });
   }
@@ -191,6 +207,7 @@ class Primary {
 
   private async stopWorkers(): Promise<void> {
     this.log.note('shutting down');
+    this.ident.stop();
     const exits = [...this.workers.keys()].map(
       (worker) =>
         new Promise<void>((resolve) => {
@@ -210,10 +227,10 @@ class Primary {
 
 /** Starts the primary: opens the datadir and catalog as a one-process start does, then forks the workers. */
 export async function startPrimary(options: ServeOptions, log: ErrorLog): Promise<{ datadir: Datadir; stop(): Promise<void> }> {
-  const { datadir, catalog, upstream } = await openCatalog(options, log);
+  const { datadir, catalog, upstream, ident } = await openCatalog(options, log);
   // Before the first fork: the kernel, not the primary, hands out connections.
   cluster.schedulingPolicy = cluster.SCHED_NONE;
-  const primary = new Primary(options, datadir, catalog, log);
+  const primary = new Primary(options, datadir, catalog, log, ident);
   try {
     await primary.start();
   } catch (error) {
@@ -224,89 +241,3 @@ export async function startPrimary(options: ServeOptions, log: ErrorLog): Promis
   log.note(readyNote(options, datadir));
   return { datadir, stop: () => primary.stop() };
 }
-
-/** A worker: its catalog is a copy that changes only through the primary (see the top of this file). */
-export function runWorker(options: ServeOptions, log: ErrorLog): void {
-  const send = (message: ToPrimary) => process.connected && process.send!(message);
-  const waits = new Map<number, (message: ToWorker) => void>();
-  let nextId = 0;
-  const request = (message: (id: number) => ToPrimary): Promise<ToWorker> =>
-    new Promise((resolve) => {
-      const id = nextId++;
-      waits.set(id, resolve);
-      send(message(id));
-    });
-  let catalog: Catalog | null = null;
-  let serving: ServingCatalog | null = null;
-
-  const start = async (slot: number, dir: string, state: CatalogState) => {
-    shareConnectionIds(slot, options.workers);
-    const store: CatalogStore = {
-      dir,
-      acquire: async () => {
-        await request((id) => ({ t: 'acquire', id }));
-        return () => send({ t: 'release' });
-      },
-      save: async (next) => {
-        const reply = await request((id) => ({ t: 'save', id, state: next }));
-        if (reply.t === 'saved' && reply.error) throw codedError(reply.error.code, reply.error.message);
-      },
-    };
-    // The primary said what did not load at its start; saying it again per worker is noise.
-    catalog = catalogOf(store, state, options, { note: () => undefined }).catalog;
-    // SHOW STATUS and FLUSH STATUS are the whole server's: the primary asks every worker.
-    const status: StatusSource = {
-      values: async () => (await request((id) => ({ t: 'status', id })) as Extract<ToWorker, { t: 'status' }>).values!,
-      flush: async () => void (await request((id) => ({ t: 'flush-status', id }))),
-    };
-    serving = await serveCatalog(options, catalog, upstreamOptions(options), log, () => send({ t: 'shutdown' }), { status });
-  };
-  let stopping = false;
-  const stop = () => {
-    if (stopping) return;
-    stopping = true;
-    const closing = serving?.stop() ?? Promise.resolve();
-    void closing.then(() => catalog?.idle()).then(() => {
-      log.close();
-      if (process.connected) process.disconnect();
-    });
-  };
-
-  process.on('message', (message: ToWorker) => {
-    switch (message.t) {
-      case 'start':
-        return void start(message.slot, message.dir, message.state).then(
-          () => send({ t: 'ready' }),
-          (error) => {
-            send({ t: 'failed', message: (error as Error).message });
-            process.exitCode = 1;
-            if (process.connected) process.disconnect();
-          },
-        );
-      case 'state':
-        catalog?.adopt(message.state, (row, error) => log.note(`installed plugin ${row.name} (${row.library}) was not loaded: ${error.message}`));
-        return send({ t: 'answer', id: message.id });
-      case 'report':
-        return send({ t: 'answer', id: message.id, values: serving?.server.statusValues() });
-      case 'flush':
-        serving?.server.flushStatus();
-        return send({ t: 'answer', id: message.id });
-      case 'granted':
-      case 'saved':
-      case 'status':
-        waits.get(message.id)?.(message);
-        waits.delete(message.id);
-        return;
-      case 'stop':
-        return stop();
-    }
-  });
-  // Ctrl-C reaches the whole process group: the primary decides, and tells every worker.
-  process.on('SIGINT', () => undefined);
-  // Killed on its own, a worker stops like a server; the primary starts another.
-  process.on('SIGTERM', stop);
-  // Without the primary nobody can save, and the listening socket is the primary's.
-  process.on('disconnect', stop);
-}
-
-export const isWorker = (): boolean => cluster.isWorker;

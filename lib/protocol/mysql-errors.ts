@@ -44,6 +44,9 @@ export const MYSQL_ERRORS = {
   },
   ER_PLUGIN_IS_NOT_LOADED: { errno: 1524, sqlState: 'HY000', format: "Plugin '%-.192s' is not loaded", code: 'ERR_PLUGIN_NOT_LOADED' },
   // Statements (sql/sql_parse.cc, sql/auth/sql_user.cc, sql/sql_plugin.cc).
+  ER_LOCK_WAIT_TIMEOUT: { errno: 1205, sqlState: 'HY000', format: 'Lock wait timeout exceeded; try restarting transaction', code: 'ERR_LOCK_WAIT_TIMEOUT' },
+  // MariaDB's: what a statement past its time bound gets.
+  ER_STATEMENT_TIMEOUT: { errno: 1969, sqlState: '70100', format: 'Query execution was interrupted (max_statement_time exceeded)', code: 'ERR_STATEMENT_TIMEOUT' },
   ER_SERVER_SHUTDOWN: { errno: 1053, sqlState: '08S01', format: 'Server shutdown in progress', code: 'ERR_SERVER_SHUTDOWN' },
   ER_PARSE_ERROR: { errno: 1064, sqlState: '42000', format: "%s near '%-.80s' at line %s", code: 'ERR_PARSE' },
   ER_ERROR_ON_WRITE: { errno: 1026, sqlState: 'HY000', format: "Error writing file '%s' (errno: %s)", code: 'ERR_WRITE' },

@@ -7,15 +7,10 @@ import path from 'path';
 
 import { runMariadbCli } from '../helpers/clients';
 import { describeAsRoot, ensureOsUser } from '../helpers/root';
-import { killAllStarted, ServeProcess, startServe, waitFor } from '../helpers/serve-process';
+import { killAllStarted, ServeProcess, startServe, waitFor, workerPids } from '../helpers/serve-process';
 import { tempDir, TempDir } from '../helpers/sockets';
 
 const STATE_FILE = 'auth-socket-catalog.json';
-
-function workerPids(primary: number): number[] {
-  const children = fs.readFileSync(`/proc/${primary}/task/${primary}/children`, 'utf8').trim();
-  return children === '' ? [] : children.split(/\s+/).map(Number);
-}
 
 describeAsRoot('auth-socket serve --workers', () => {
   let dir: TempDir;
@@ -109,6 +104,43 @@ describeAsRoot('auth-socket serve --workers', () => {
     expect(await query("SELECT 'up'")).toEqual([['up']]);
     expect((await again.stop()).code).toBe(0);
   });
+
+  it('a stopped worker does not hold a change back: it is ended after 5 s and replaced with the new state', async () => {
+    const [stopped] = workerPids(server.pid);
+    process.kill(stopped, 'SIGSTOP');
+    try {
+      // Only the running worker accepts, so the statement goes to it; its OK waits for the other.
+      expect(await query("CREATE USER 'late'@'localhost' IDENTIFIED WITH auth_socket")).toMatchObject({ affectedRows: 0 });
+      expect(server.output().stderr).toMatch(new RegExp(`worker ${stopped} did not answer within 5 s: ending it`));
+      await waitFor(() => workerPids(server.pid).length === 2 && !workerPids(server.pid).includes(stopped), 'a replacement worker');
+      // Every worker, the replacement too, has the account.
+      const rows = await Promise.all(Array.from({ length: 8 }, () => query("SELECT user FROM mysql.user WHERE user = 'late'")));
+      expect(rows).toEqual(Array(8).fill([['late']]));
+    } finally {
+      if (fs.existsSync(`/proc/${stopped}`)) process.kill(stopped, 'SIGCONT');
+    }
+  });
+
+  it('a worker gives up on a stopped primary: ER_LOCK_WAIT_TIMEOUT after 15 s, and the lock works again once it runs', async () => {
+    const connection = await root();
+    try {
+      process.kill(server.pid, 'SIGSTOP');
+      let refusal: unknown;
+      try {
+        await connection.query("CREATE USER 'waited'@'localhost' IDENTIFIED WITH auth_socket");
+      } catch (error) {
+        refusal = error;
+      } finally {
+        process.kill(server.pid, 'SIGCONT');
+      }
+      expect(refusal).toMatchObject({ errno: 1205, sqlState: 'HY000', text: 'Lock wait timeout exceeded; try restarting transaction' });
+      // The grant that came after the wait ended was handed back: the next change takes the lock.
+      expect(await connection.query("CREATE USER 'waited'@'localhost' IDENTIFIED WITH auth_socket")).toMatchObject({ affectedRows: 0 });
+      expect(await query("SELECT user FROM mysql.user WHERE user = 'waited'")).toEqual([['waited']]);
+    } finally {
+      await connection.end();
+    }
+  }, 30_000);
 
   it('SHUTDOWN in any session stops every process; a primary killed with -9 takes its workers with it', async () => {
     const connection = await root();

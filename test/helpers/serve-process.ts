@@ -184,3 +184,9 @@ export function accepts(address: string | number): Promise<boolean> {
     socket.once('error', () => resolve(false));
   });
 }
+
+/** The pids of serve --workers' worker processes: the primary's children, as the kernel lists them. */
+export function workerPids(primary: number): number[] {
+  const children = fs.readFileSync(`/proc/${primary}/task/${primary}/children`, 'utf8').trim();
+  return children === '' ? [] : children.split(/\s+/).map(Number);
+}
