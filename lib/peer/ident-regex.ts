@@ -1,15 +1,44 @@
 // The /regex OS-NAME of an ident map (pg_ident.conf's regular-expression lines, src/backend/libpq/
 // hba.c check_ident_usermap): compiled once, matched against the whole OS user name, its first
 // capture substituted for \1 in the account. PostgreSQL runs its own automaton-based regex
-// engine; V8's backtracks, so a pattern that can take exponential time is refused here instead
-// (nested or alternating repetition, backreferences, many unbounded repetitions), and a name
-// longer than MAX_REGEX_NAME_LENGTH is never tested: every accepted pattern stays polynomial and
-// small on inputs that short.
+// engine; V8's backtracks, so a pattern is refused here unless a count of the paths a backtracking
+// search can take through it proves it small, and a name longer than MAX_REGEX_NAME_LENGTH is
+// never tested. The count holds because:
+// - a repeated group may hold no choice (no quantifier but an exact {n} on a plain atom, no
+//   alternation): each iteration then matches one way, and only the number of iterations varies.
+//   (aa?)*, (a|a)*, even (a?){30} (2^30 ways to split 30 a's) are refused;
+// - optional parts (? and {0,1}) and alternatives multiply the count by the ways they can go (at
+//   most MAX_REGEX_CHOICES), k repetitions by C(64 + k, k) (their iterations share the name);
+// - a lookaround runs its own search wherever it is reached, so its count multiplies too;
+// - there are no backreferences.
+// At most MAX_REGEX_PATHS paths (what MAX_REGEX_REPETITIONS repetitions alone take), each at most
+// a name's length plus the pattern's: milliseconds, where (aa?)*b took 12.9 s on 41 characters.
 
 /** Names longer than this (UTF-16 units) never match a /regex line (Linux's useradd takes 32). */
 export const MAX_REGEX_NAME_LENGTH = 64;
-/** Repetitions (*, +, {n,}, {n,m} with m > 1) a pattern may hold: the degree of its worst case. */
+/**
+ * Repetitions (*, +, {n,}, {n,m} with m > 1 and m > n) a pattern may hold: its worst case's degree.
+ * ? and {0,1} do not count: they double the paths rather than multiply them by the name's length,
+ * and MAX_REGEX_CHOICES and MAX_REGEX_PATHS bound them.
+ */
 export const MAX_REGEX_REPETITIONS = 4;
+
+// How many ways k repetitions of plain atoms can share a name of MAX_REGEX_NAME_LENGTH: their
+// iteration counts sum to at most that, C(MAX_REGEX_NAME_LENGTH + k, k) tuples.
+function repetitionPaths(k: number): number {
+  let paths = 1;
+  for (let i = 1; i <= k; i++) paths = (paths * (MAX_REGEX_NAME_LENGTH + i)) / i;
+  return paths;
+}
+
+/** The backtracking paths a pattern may take: four repetitions in a row (814385), no more. */
+export const MAX_REGEX_PATHS = repetitionPaths(MAX_REGEX_REPETITIONS);
+/**
+ * The ways its optional parts and alternatives alone may go. Lower than MAX_REGEX_PATHS: V8 steps
+ * through a repeated character without saving a backtrack point per iteration, but saves one per
+ * ? and |, so 2^19 ?'s take about a second on 64 characters where four repetitions take 10 ms.
+ */
+export const MAX_REGEX_CHOICES = 4096;
 
 export interface IdentRegex {
   readonly regex: RegExp;
@@ -17,76 +46,130 @@ export interface IdentRegex {
   readonly captures: number;
 }
 
-interface Frame {
-  /** A repetition or a group holding one is inside. */
-  repeats: boolean;
-  alternates: boolean;
+// What a quantifier applies to (or a finished group): the ways its optional parts and alternatives
+// can go, the repetitions inside, whether it holds any choice (then it may not be repeated).
+interface Atom {
+  paths: number;
+  repeats: number;
+  complex: boolean;
 }
 
-// A quantifier at `at`: its length, and whether it repeats (more than once), or null.
-function quantifier(pattern: string, at: number): { length: number; repeats: boolean } | null {
+const PLAIN: Atom = { paths: 1, repeats: 0, complex: false };
+
+interface Frame {
+  lookaround: boolean;
+  complex: boolean;
+  repeats: number;
+  /** Paths of the finished alternatives (they add up), and of the one being read (it multiplies). */
+  done: number;
+  current: number;
+}
+
+const newFrame = (lookaround: boolean): Frame => ({ lookaround, complex: false, repeats: 0, done: 0, current: 1 });
+
+function add(frame: Frame, atom: Atom | null): void {
+  if (atom === null) return;
+  frame.current *= atom.paths;
+  frame.repeats += atom.repeats;
+  frame.complex ||= atom.complex;
+}
+
+const count = (n: number): string => (n < 1e9 ? String(n) : n.toPrecision(3));
+
+// A quantifier at `at`: its length (with a lazy '?') and bounds, or null.
+function quantifier(pattern: string, at: number): { length: number; min: number; max: number } | null {
   const c = pattern[at];
-  if (c === '*' || c === '+') return { length: 1, repeats: true };
-  if (c === '?') return { length: 1, repeats: false };
-  if (c !== '{') return null;
-  const match = /^\{(\d+)(,(\d*))?\}/.exec(pattern.slice(at));
-  if (match === null) return null;
-  const max = match[2] === undefined ? Number(match[1]) : match[3] === '' ? Infinity : Number(match[3]);
-  return { length: match[0].length, repeats: max > 1 };
+  let q: { length: number; min: number; max: number } | null = null;
+  if (c === '*') q = { length: 1, min: 0, max: Infinity };
+  else if (c === '+') q = { length: 1, min: 1, max: Infinity };
+  else if (c === '?') q = { length: 1, min: 0, max: 1 };
+  else if (c === '{') {
+    const match = /^\{(\d+)(,(\d*))?\}/.exec(pattern.slice(at));
+    if (match === null) return null;
+    const min = Number(match[1]);
+    const max = match[2] === undefined ? min : match[3] === '' ? Infinity : Number(match[3]);
+    q = { length: match[0].length, min, max };
+  }
+  if (q !== null && pattern[at + q.length] === '?') q.length++;
+  return q;
 }
 
 /**
- * Why `pattern` may take exponential (or high-degree polynomial) time in a backtracking engine,
- * or null. A scan of its syntax as the 'u' flag reads it (the pattern already compiled there):
- * a repeated group may not hold a repetition or an alternation, nor may a backreference appear.
+ * Why `pattern` may take exponential (or too many) backtracking steps, or null. A scan of its
+ * syntax as the 'u' flag reads it (the pattern already compiled there).
  */
 export function regexHazard(pattern: string): string | null {
-  const frames: Frame[] = [{ repeats: false, alternates: false }];
-  // The atom a quantifier would apply to: nothing, a plain one, or a group holding repetition or |.
-  let atom: 'none' | 'plain' | 'complex' = 'none';
+  const frames: Frame[] = [newFrame(false)];
+  // The atom a quantifier would apply to, not yet added to its frame (null: none, e.g. after '(').
+  let atom: Atom | null = null;
   let repetitions = 0;
+  // What the repetitions inside lookarounds multiply the count by.
+  let lookarounds = 1;
   for (let i = 0; i < pattern.length; ) {
     const c = pattern[i];
-    const q = quantifier(pattern, i);
-    if (q !== null && atom !== 'none') {
-      if (q.repeats && atom === 'complex') return 'a repeated group holds a repetition or an alternation (exponential backtracking)';
-      if (q.repeats) repetitions++;
-      if (q.repeats || atom === 'complex') frames[frames.length - 1].repeats = true;
-      i += q.length + (pattern[i + q.length] === '?' ? 1 : 0);
-      atom = 'none';
+    const frame = frames[frames.length - 1];
+    const q = atom === null ? null : quantifier(pattern, i);
+    if (q !== null && atom !== null) {
+      if (q.max <= 1) {
+        // Optional: taken or not (both tried), so one way more; {0}, {1} change nothing.
+        if (q.min !== q.max) atom = { paths: atom.paths + 1, repeats: atom.repeats, complex: true };
+      } else if (atom.complex) {
+        // Even {n}: (a?){30} splits a run of a's 2^30 ways.
+        return 'a repeated group holds a repetition, an optional part or an alternation (exponential backtracking)';
+      } else if (q.min !== q.max) {
+        // The atom is plain (fixed width, one way to match): only the iteration count varies.
+        repetitions++;
+        atom = { paths: 1, repeats: 1, complex: true };
+      }
+      add(frame, atom);
+      atom = null;
+      i += q.length;
       continue;
     }
+    add(frame, atom);
+    atom = PLAIN;
     if (c === '\\') {
       if (/[1-9k]/.test(pattern[i + 1] ?? '')) return 'backreferences are not allowed';
-      i += 2;
-      atom = 'plain';
+      // \u{...}, \p{...}, \P{...} are one atom: their braces are no quantifier.
+      const braced = /^\\[uPp]\{[^}]*\}/.exec(pattern.slice(i));
+      i += braced?.[0].length ?? 2;
     } else if (c === '[') {
-      // A class is one atom; an escaped ']' does not end it.
+      // A class is one atom; an escaped ']' does not end it (with 'u', an unescaped one always does).
       i++;
       while (i < pattern.length && pattern[i] !== ']') i += pattern[i] === '\\' ? 2 : 1;
       i++;
-      atom = 'plain';
     } else if (c === '(') {
-      frames.push({ repeats: false, alternates: false });
-      // (?: (?= (?! (?<= (?<! (?<name>: the prefix is no atom of its own.
-      const prefix = /^\(\?(?::|=|!|<=|<!|<[^>]*>)?/.exec(pattern.slice(i));
+      // (?: (?= (?! (?<= (?<! (?<name> (?i:: the prefix is no atom of its own.
+      const prefix = /^\(\?(?:[=!]|<[=!]|<[^>]*>|[a-z-]*:)?/.exec(pattern.slice(i));
+      frames.push(newFrame(/^\(\?<?[=!]/.test(prefix?.[0] ?? '')));
       i += prefix?.[0].length ?? 1;
-      atom = 'none';
+      atom = null;
     } else if (c === ')') {
-      const frame = frames.pop()!;
-      if (frame.repeats) frames[frames.length - 1].repeats = true;
-      atom = frame.repeats || frame.alternates ? 'complex' : 'plain';
+      const group = frames.pop()!;
+      const paths = group.done + group.current;
+      // A lookaround's search is its own, run again wherever it is reached: its count multiplies.
+      if (group.lookaround) lookarounds *= repetitionPaths(group.repeats);
+      atom = { paths, repeats: group.lookaround ? 0 : group.repeats, complex: group.complex };
       i++;
     } else if (c === '|') {
-      frames[frames.length - 1].alternates = true;
-      atom = 'none';
+      frame.done += frame.current;
+      frame.current = 1;
+      frame.complex = true;
+      atom = null;
       i++;
     } else {
-      atom = 'plain';
       i++;
     }
   }
+  const top = frames[0];
+  add(top, atom);
   if (repetitions > MAX_REGEX_REPETITIONS) return `more than ${MAX_REGEX_REPETITIONS} repetitions`;
+  const choices = top.done + top.current;
+  if (choices > MAX_REGEX_CHOICES) return `optional parts and alternatives can go ${count(choices)} ways, more than ${MAX_REGEX_CHOICES}`;
+  const paths = choices * repetitionPaths(top.repeats) * lookarounds;
+  if (paths > MAX_REGEX_PATHS) {
+    return `up to ${count(paths)} ways to backtrack, more than ${MAX_REGEX_PATHS} (optional parts, alternatives and repetitions multiply)`;
+  }
   return null;
 }
 
