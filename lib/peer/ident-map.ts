@@ -8,14 +8,16 @@
 // parseIdentMap() resolves each on first use; a renamed group or a new gid needs a reload. The
 // kernel's overflow gid is never a group here: it is how any unmapped gid of another user
 // namespace looks, so a peer's overflow gid is ignored and an @group that resolves to it refused.
-import fs from 'fs';
-import path from 'path';
 import { isUtf8 } from 'buffer';
 
 import { codedError, CodedError } from '../errors';
+import { MAX_IDENT_FILE_BYTES, readIdentFile } from './ident-file';
 import { compileIdentRegex, IdentRegex, regexAccount } from './ident-regex';
 import { overflowGid } from './process';
 import { lookupGroupByName } from './users';
+
+// Reading the file (and its safety checks) is ident-file.ts's; exported from here as before.
+export { MAX_IDENT_FILE_BYTES, readIdentFile };
 
 export interface IdentMapLine {
   /** MAPNAME */
@@ -49,8 +51,6 @@ export interface IdentMapError extends CodedError {
   line: number;
 }
 
-/** A larger map is no map anyone wrote by hand. */
-export const MAX_IDENT_FILE_BYTES = 1024 * 1024;
 export const MAX_IDENT_LINE_BYTES = 8192;
 
 type Matcher =
@@ -232,40 +232,6 @@ export function parseIdentMap(text: string | Buffer, file = '<ident map>'): Iden
     if (entry !== null) entries.push(entry);
   }
   return Object.freeze(new ParsedIdentMap(file, entries));
-}
-
-// Others must not be able to write the map, or the directory it is in: a line they add is a login.
-function checkSafety(file: string, stat: fs.Stats, directory: fs.Stats): void {
-  const euid = process.geteuid?.() ?? 0;
-  for (const [what, s, bits] of [['the ident file', stat, 0o022], ['its directory', directory, 0o002]] as const) {
-    const sticky = what !== 'the ident file' && (s.mode & 0o1000) !== 0;
-    if ((s.uid !== 0 && s.uid !== euid) || ((s.mode & bits) !== 0 && !sticky)) {
-      throw codedError('ERR_IDENT_MAP_UNSAFE', `${what} of ${file} may be written by others (owner uid ${s.uid}, mode 0${(s.mode & 0o7777).toString(8)}): make it root's or the server's, without group or other write`);
-    }
-  }
-}
-
-/**
- * Reads the ident file at `file` after the safety checks, as bytes for identMapOf(). Rejects with
- * ERR_IDENT_MAP_UNSAFE (not a regular file, or a file or directory others may write) or the file
- * system's error (ENOENT, EACCES...), naming the file.
- */
-export async function readIdentFile(file: string): Promise<Buffer> {
-  if (typeof file !== 'string' || file === '') throw codedError('ERR_INVALID_ARG_TYPE', 'the ident file must be a path', TypeError);
-  // O_NONBLOCK: a FIFO put at the path must not hang the open (it is then refused as no regular file).
-  const handle = await fs.promises.open(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-  try {
-    // The opened file is the one checked and read, whatever is renamed over the path meanwhile.
-    const stat = await handle.stat();
-    if (!stat.isFile()) throw codedError('ERR_IDENT_MAP_UNSAFE', `${file} is not a regular file`);
-    checkSafety(file, stat, await fs.promises.stat(path.dirname(path.resolve(file))));
-    // One byte past the limit is read, so parseIdentMap() names the line that goes past it.
-    const buffer = Buffer.alloc(Math.min(stat.size, MAX_IDENT_FILE_BYTES) + 1);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    return buffer.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
 }
 
 /**

@@ -208,6 +208,95 @@ describe('loadIdentMap', () => {
     execFileSync('mkfifo', ['-m', '600', fifo]);
     await expect(loadIdentMap(fifo)).rejects.toMatchObject({ code: 'ERR_IDENT_MAP_UNSAFE', message: expect.stringContaining('not a regular file') });
   });
+
+  describe('the path: every directory and symlink it is resolved through', () => {
+    // A directory in dir.path, with the mode given (chmod: the umask must not lower it).
+    const mkdir = (name: string, mode: number) => {
+      const made = path.join(dir.path, name);
+      fs.mkdirSync(made, { recursive: true });
+      fs.chmodSync(made, mode);
+      return made;
+    };
+    const unsafe = (what: RegExp) => expect.objectContaining({ code: 'ERR_IDENT_MAP_UNSAFE', message: expect.stringMatching(what) });
+    const good = () => write('good.conf', 'm a b\n');
+
+    it('a symlink in a safe directory to a file in one others may write is refused, naming that directory', async () => {
+      const open = mkdir('open', 0o777);
+      fs.writeFileSync(path.join(open, 'ident.conf'), 'm a b\n', { mode: 0o600 });
+      const link = path.join(mkdir('safe', 0o755), 'ident.conf');
+      fs.symlinkSync(path.join(open, 'ident.conf'), link);
+      await expect(loadIdentMap(link)).rejects.toEqual(unsafe(new RegExp(`the directory ${open} on the path of ${link} may be written by others .*mode 0777`)));
+    });
+
+    it('so is one whose safe directory is below a directory others may write (not sticky)', async () => {
+      const open = mkdir('open2', 0o777);
+      const inner = mkdir('open2/inner', 0o755);
+      fs.writeFileSync(path.join(inner, 'ident.conf'), 'm a b\n', { mode: 0o600 });
+      await expect(loadIdentMap(path.join(inner, 'ident.conf'))).rejects.toEqual(unsafe(new RegExp(`the directory ${open} on the path .*mode 0777`)));
+      fs.chmodSync(open, 0o775);
+      await expect(loadIdentMap(path.join(inner, 'ident.conf'))).rejects.toEqual(unsafe(/mode 0775/));
+      // Through a symlink from a safe place, the same.
+      const link = path.join(dir.path, 'to-inner');
+      fs.symlinkSync(inner, link);
+      await expect(loadIdentMap(path.join(link, 'ident.conf'))).rejects.toEqual(unsafe(new RegExp(`the directory ${open} on the path`)));
+    });
+
+    it('and a symlink in a directory others may write, though it leads to a safe file', async () => {
+      const open = mkdir('open3', 0o777);
+      fs.symlinkSync(good(), path.join(open, 'link.conf'));
+      await expect(loadIdentMap(path.join(open, 'link.conf'))).rejects.toEqual(unsafe(new RegExp(`the directory ${open} on the path`)));
+      const linkDir = path.join(open, 'dir-link');
+      fs.symlinkSync(dir.path, linkDir);
+      await expect(loadIdentMap(path.join(linkDir, 'good.conf'))).rejects.toEqual(unsafe(new RegExp(`the directory ${open} on the path`)));
+    });
+
+    it('a sticky directory (/tmp) is safe above a directory of ours, not as the file\'s own directory', async () => {
+      const sticky = mkdir('sticky', 0o1777);
+      const inner = mkdir('sticky/inner', 0o755);
+      fs.writeFileSync(path.join(inner, 'ident.conf'), 'm a b\n', { mode: 0o600 });
+      expect((await loadIdentMap(path.join(inner, 'ident.conf'))).lines).toHaveLength(1);
+      fs.writeFileSync(path.join(sticky, 'ident.conf'), 'm a b\n', { mode: 0o600 });
+      await expect(loadIdentMap(path.join(sticky, 'ident.conf'))).rejects.toEqual(unsafe(new RegExp(`its directory ${sticky} of .* mode 01777`)));
+    });
+
+    it('symlinks are followed as the kernel follows them: relative targets, .. from where a link leads', async () => {
+      const sub = mkdir('deep/sub', 0o755);
+      fs.writeFileSync(path.join(dir.path, 'deep', 'ident.conf'), 'm a b\n', { mode: 0o600 });
+      fs.symlinkSync('deep/sub', path.join(dir.path, 'rel-link'));
+      // rel-link/.. is deep (where the link leads), not dir.path.
+      expect((await loadIdentMap(`${dir.path}/rel-link/../ident.conf`)).lines).toHaveLength(1);
+      fs.symlinkSync('../ident.conf', path.join(sub, 'up.conf'));
+      expect((await loadIdentMap(path.join(sub, 'up.conf'))).lines).toHaveLength(1);
+      fs.symlinkSync('loop', path.join(dir.path, 'loop'));
+      await expect(loadIdentMap(path.join(dir.path, 'loop'))).rejects.toMatchObject({ code: 'ELOOP' });
+    });
+  });
+});
+
+describeAsRoot("the ident file's path, with another user's directories and symlinks on it", () => {
+  const dir = tempDir('auth-socket-ident-owners-');
+  afterAll(() => dir.remove());
+
+  it("a directory or a symlink of another user's on the path is refused, even without write for others", async () => {
+    const valerie = ensureOsUser('valerie');
+    const hers = path.join(dir.path, 'hers');
+    fs.mkdirSync(path.join(hers, 'inner'), { recursive: true, mode: 0o755 });
+    fs.chownSync(hers, valerie.uid, valerie.gid);
+    fs.writeFileSync(path.join(hers, 'inner', 'ident.conf'), 'm a b\n', { mode: 0o600 });
+    await expect(loadIdentMap(path.join(hers, 'inner', 'ident.conf'))).rejects.toMatchObject({ code: 'ERR_IDENT_MAP_UNSAFE', message: expect.stringContaining(`the directory ${hers} on the path`) });
+    // In a sticky directory, her symlink is hers to replace.
+    const sticky = path.join(dir.path, 'sticky');
+    fs.mkdirSync(sticky);
+    fs.chmodSync(sticky, 0o1777);
+    const good = path.join(dir.path, 'good.conf');
+    fs.writeFileSync(good, 'm a b\n', { mode: 0o600 });
+    const link = path.join(sticky, 'ident.conf');
+    fs.symlinkSync(good, link);
+    fs.lchownSync(link, valerie.uid, valerie.gid);
+    await expect(loadIdentMap(link)).rejects.toMatchObject({ code: 'ERR_IDENT_MAP_UNSAFE', message: expect.stringContaining(`the symlink ${link} on the path`) });
+    fs.lchownSync(link, 0, 0);
+    expect((await loadIdentMap(link)).lines).toHaveLength(1);
+  });
 });
 
 describeAsRoot('@group lines decided by the groups the kernel reports for real peers', () => {
