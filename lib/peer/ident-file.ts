@@ -84,14 +84,15 @@ async function checkSafety(file: string, stat: fs.Stats): Promise<void> {
   if (found.dev !== stat.dev || found.ino !== stat.ino) throw changed(file);
 }
 
-/**
- * Reads the ident file at `file` after the safety checks, as bytes for identMapOf(). Rejects with
- * ERR_IDENT_MAP_UNSAFE (not a regular file; the file, a directory or symlink on its path others
- * may write; it changed while checked) or the file system's error (ENOENT, EACCES...), naming
- * the file.
- */
-export async function readIdentFile(file: string): Promise<Buffer> {
-  if (typeof file !== 'string' || file === '') throw codedError('ERR_INVALID_ARG_TYPE', 'the ident file must be a path', TypeError);
+// Attempts at a read that no write overlapped, before the file is refused as changing.
+const READ_ATTEMPTS = 3;
+
+// Whether the file was left alone between two fstats: else a read in between may be torn.
+const same = (a: fs.BigIntStats, b: fs.BigIntStats) =>
+  a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
+
+// One open, check and read; null when the file changed during the read.
+async function readOnce(file: string): Promise<Buffer | null> {
   // O_NONBLOCK: a FIFO put at the path must not hang the open (it is then refused as no regular file).
   const handle = await fs.promises.open(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   try {
@@ -99,11 +100,32 @@ export async function readIdentFile(file: string): Promise<Buffer> {
     const stat = await handle.stat();
     if (!stat.isFile()) throw codedError('ERR_IDENT_MAP_UNSAFE', `${file} is not a regular file`);
     await checkSafety(file, stat);
+    const before = await handle.stat({ bigint: true });
     // One byte past the limit is read, so parseIdentMap() names the line that goes past it.
-    const buffer = Buffer.alloc(Math.min(stat.size, MAX_IDENT_FILE_BYTES) + 1);
+    const buffer = Buffer.alloc(Math.min(Number(before.size), MAX_IDENT_FILE_BYTES) + 1);
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    const after = await handle.stat({ bigint: true });
+    if (!same(before, after) || bytesRead !== Math.min(Number(before.size), buffer.length)) return null;
     return buffer.subarray(0, bytesRead);
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * Reads the ident file at `file` after the safety checks, as bytes for identMapOf(). A read that
+ * a write overlapped (size, mtime, ctime or inode changed) is done again, a few times. Rejects
+ * with ERR_IDENT_MAP_UNSAFE (not a regular file; the file, a directory or symlink on its path
+ * others may write; it changed while checked, or kept changing while read) or the file system's
+ * error (ENOENT, EACCES...), naming the file.
+ */
+export async function readIdentFile(file: string): Promise<Buffer> {
+  if (typeof file !== 'string' || file === '') throw codedError('ERR_INVALID_ARG_TYPE', 'the ident file must be a path', TypeError);
+  for (let attempt = 1; attempt <= READ_ATTEMPTS; attempt++) {
+    const bytes = await readOnce(file);
+    if (bytes !== null) return bytes;
+    // Give the writer a moment to finish.
+    await new Promise((resolve) => setTimeout(resolve, 10 * attempt));
+  }
+  throw codedError('ERR_IDENT_MAP_UNSAFE', `${file} kept changing while it was read (${READ_ATTEMPTS} times): refused, try again`);
 }

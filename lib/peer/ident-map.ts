@@ -207,7 +207,8 @@ class ParsedIdentMap implements IdentMap {
 /**
  * Parses an ident map from its text. `file` names it in errors and in each line (default
  * '<ident map>'). A syntax error throws ERR_IDENT_MAP_SYNTAX whose message starts `file:line: `
- * (and whose `file` and `line` say the same): never a map with a line left out.
+ * (and whose `file` and `line` say the same): never a map with a line left out. The last line
+ * may lack its newline here (text a caller holds cannot be torn); a file's may not (identMapOf).
  */
 export function parseIdentMap(text: string | Buffer, file = '<ident map>'): IdentMap {
   if (typeof file !== 'string') throw codedError('ERR_INVALID_ARG_TYPE', 'file must be a string', TypeError);
@@ -236,10 +237,18 @@ export function parseIdentMap(text: string | Buffer, file = '<ident map>'): Iden
 
 /**
  * The map in `bytes` (read from `file`), with its @group names resolved. Rejects with
- * ERR_IDENT_MAP_SYNTAX (naming file:line), ERR_IDENT_MAP_GROUPS (NSS failed) or
+ * ERR_IDENT_MAP_SYNTAX (naming file:line; also a last line without its newline, unlike
+ * parseIdentMap()), ERR_IDENT_MAP_GROUPS (NSS failed) or
  * ERR_IDENT_MAP_OVERFLOW_GROUP (an @group is the kernel's overflow gid; naming file:line).
  */
 export async function identMapOf(bytes: Buffer, file: string): Promise<IdentMap> {
+  // A file's last line ends with '\n': without it, the read may have caught an editor rewriting
+  // the file in place, and `ops valerie admin` be the start of `ops valerie admin_readonly`.
+  // (Past the size limit, parseIdentMap() says so instead.)
+  if (Buffer.isBuffer(bytes) && bytes.length > 0 && bytes.length <= MAX_IDENT_FILE_BYTES && bytes[bytes.length - 1] !== 0x0a) {
+    const line = bytes.reduce((count, byte) => count + (byte === 0x0a ? 1 : 0), 1);
+    throw syntaxError(file, line, 'the last line has no newline; the file may be being written');
+  }
   const map = parseIdentMap(bytes, file) as ParsedIdentMap;
   await map.resolveGroups();
   return map;

@@ -7,7 +7,7 @@ import net from 'net';
 import path from 'path';
 
 import { getPeerCredentials } from '../../lib/peer/credentials';
-import { IdentMap, loadIdentMap, mapAccounts, MapPeer, mapPermits, MAX_IDENT_FILE_BYTES, parseIdentMap } from '../../lib/peer/ident-map';
+import { IdentMap, identMapOf, loadIdentMap, mapAccounts, MapPeer, mapPermits, MAX_IDENT_FILE_BYTES, parseIdentMap, readIdentFile } from '../../lib/peer/ident-map';
 import { MAX_REGEX_NAME_LENGTH, regexHazard } from '../../lib/peer/ident-regex';
 import * as processModule from '../../lib/peer/process';
 import { lookupGroupSync } from '../../lib/peer/users';
@@ -207,6 +207,49 @@ describe('loadIdentMap', () => {
     const fifo = path.join(dir.path, 'fifo.conf');
     execFileSync('mkfifo', ['-m', '600', fifo]);
     await expect(loadIdentMap(fifo)).rejects.toMatchObject({ code: 'ERR_IDENT_MAP_UNSAFE', message: expect.stringContaining('not a regular file') });
+  });
+
+  it('refuses a file whose last line has no newline: it may be being written (parseIdentMap takes one)', async () => {
+    // A torn read of `ops valerie admin_readonly` must not grant admin.
+    const torn = write('torn.conf', 'ops stephanie dba\nops valerie admin');
+    await expect(loadIdentMap(torn)).rejects.toMatchObject({ code: 'ERR_IDENT_MAP_SYNTAX', file: torn, line: 2, message: `${torn}:2: the last line has no newline; the file may be being written` });
+    await expect(identMapOf(Buffer.from('m a b'), 'f')).rejects.toMatchObject({ code: 'ERR_IDENT_MAP_SYNTAX', line: 1 });
+    expect((await loadIdentMap(write('empty.conf', ''))).lines).toEqual([]);
+    expect(parseIdentMap('ops valerie admin').lines).toHaveLength(1);
+  });
+
+  describe('a read that a write overlaps', () => {
+    afterEach(() => jest.restoreAllMocks());
+
+    // Opens as readIdentFile does, but the first `writes` reads are each followed by a write to the file.
+    function writesDuringRead(file: string, writes: number, text: (n: number) => string) {
+      const open = fs.promises.open.bind(fs.promises);
+      let done = 0;
+      return jest.spyOn(fs.promises, 'open').mockImplementation(async (...args: Parameters<typeof fs.promises.open>) => {
+        const handle = await open(...args);
+        const read = handle.read.bind(handle) as (...a: unknown[]) => Promise<fs.promises.FileReadResult<Buffer>>;
+        handle.read = (async (...a: unknown[]) => {
+          const result = await read(...a);
+          if (done < writes) fs.writeFileSync(file, text(++done));
+          return result;
+        }) as typeof handle.read;
+        return handle;
+      });
+    }
+
+    it('is done again, and what is returned is a read no write overlapped', async () => {
+      const file = write('rewritten.conf', 'ops valerie admin\n');
+      const open = writesDuringRead(file, 1, () => 'ops valerie admin_readonly\n');
+      expect((await readIdentFile(file)).toString()).toBe('ops valerie admin_readonly\n');
+      expect(open).toHaveBeenCalledTimes(2);
+    });
+
+    it('a file that keeps changing is refused after a few attempts', async () => {
+      const file = write('changing.conf', 'm a b\n');
+      const open = writesDuringRead(file, Infinity, (n) => `m a b${'c'.repeat(n)}\n`);
+      await expect(readIdentFile(file)).rejects.toMatchObject({ code: 'ERR_IDENT_MAP_UNSAFE', message: expect.stringContaining('kept changing while it was read') });
+      expect(open).toHaveBeenCalledTimes(3);
+    });
   });
 
   describe('the path: every directory and symlink it is resolved through', () => {
