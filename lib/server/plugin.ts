@@ -24,9 +24,10 @@ export interface ServerAuthInfo {
   /**
    * Not in MySQL: aborted when the handshake ends (connect timeout, the client leaving, or the
    * decision made). A plugin that waits on something of its own stops then; the server no longer
-   * waits for it and its VIO is closed.
+   * waits for it and its VIO is closed. Read it from `info` itself: it is made when first read
+   * (most logins never need one), so a copy of `info` ({...info}) does not carry it.
    */
-  signal: AbortSignal;
+  readonly signal: AbortSignal;
   /**
    * Not in MySQL: the server's ident map (`ident-file`) as it was when this login began, handed
    * to the plugin like the account's string (a reload never changes it under a login); null when
