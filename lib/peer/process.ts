@@ -204,18 +204,40 @@ function fdinfoPid(pidfd: number): number {
   return Number(match[1]);
 }
 
-let hasPidfdInfo = true;
+// Whether the kernel has PIDFD_GET_INFO (Linux >= 6.13); undefined until asked of our own process.
+// The binding answers undefined only for ENOTTY and EINVAL (other errors throw), but such an
+// answer about one peer's pidfd might be about that pidfd: turning the ioctl off for good on it
+// would drop the cgroup id check for every later peer. So only our own pidfd's answer decides.
+let hasPidfdInfo: boolean | undefined;
+function pidfdInfoSupported(): boolean {
+  if (hasPidfdInfo === undefined) {
+    const [a, b] = native.socketPair();
+    try {
+      const own = native.peerPidfd(a);
+      try {
+        hasPidfdInfo = native.pidfdInfo(own) !== undefined;
+      } finally {
+        closeQuietly(own);
+      }
+    } finally {
+      closeQuietly(a);
+      closeQuietly(b);
+    }
+  }
+  return hasPidfdInfo;
+}
 
 // After the reads: is the pidfd's process still the holder of `pid`? If it is, nothing can have
 // taken the pid in between (a pid is only reused once its holder is reaped, and a reaped
 // process's pidfd never gets a task back), so what /proc said was about the peer. Returns the
 // cgroup id where PIDFD_GET_INFO gives one, to check the cgroup path against.
 function verify(pin: Pinned, readOk: boolean): bigint | null {
-  if (hasPidfdInfo) {
+  if (hasPidfdInfo !== false) {
     let info;
     try {
       info = native.pidfdInfo(pin.pidfd);
-      if (info === undefined) hasPidfdInfo = false;
+      // No answer for this pidfd: fdinfo checks it; whether later ones ask at all is the kernel's to say.
+      if (info === undefined) pidfdInfoSupported();
     } catch (error) {
       // ESRCH: reaped, or (before 6.16) its pid or parent pid is not visible here: ask fdinfo.
       if (errorCode(error) !== 'ESRCH') throw error;

@@ -5,7 +5,10 @@ import { ChildProcess, execFileSync, spawn } from 'child_process';
 import fs from 'fs';
 import net from 'net';
 import path from 'path';
+import v8 from 'v8';
+import vm from 'vm';
 
+import { native } from '../../lib/native';
 import { getPeerCredentials } from '../../lib/peer/credentials';
 import { getPeerProcess, overflowGid, overflowUid, pinPeerProcess, readPinnedProcess, unitOfCgroup } from '../../lib/peer/process';
 import { packageFileForOthers } from '../helpers/for-others';
@@ -131,6 +134,64 @@ describe('getPeerProcess', () => {
     }
     expect(openFds()).toBe(before);
     destroyAll(serverEnd, client, tcpServer, tcpClient);
+  });
+
+  it('an object closed, once collected, never closes the fd that took its number', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const [serverEnd, client] = await connectedPair(path.join(dir.path, 'reuse.sock'));
+    // Made and closed in a function of its own: a suspended async function's frame could hold it.
+    const { collected, number } = ((): { collected: WeakRef<object>; number: number } => {
+      const proc = getPeerProcess(serverEnd);
+      const fd = proc.pidfd;
+      proc.close();
+      return { collected: new WeakRef(proc), number: fd };
+    })();
+    // The lowest free number is the one just closed (others may take it first: skip those).
+    const taken: number[] = [];
+    for (let fd = fs.openSync('/dev/null', 'r'); ; fd = fs.openSync('/dev/null', 'r')) {
+      taken.push(fd);
+      if (fd === number || taken.length > 20) break;
+    }
+    expect(taken).toContain(number);
+    try {
+      // deref() keeps its target alive to the end of the task: gc() only ever runs in a later one.
+      const tick = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+      let gone = false;
+      for (let i = 0; i < 10 && !gone; i++) {
+        await tick(0);
+        gc();
+        await tick(20); // the registry's callbacks run in later tasks
+        gone = collected.deref() === undefined;
+      }
+      expect(gone).toBe(true);
+      expect(fs.readlinkSync(`/proc/self/fd/${number}`)).toBe('/dev/null');
+    } finally {
+      for (const fd of taken) fs.closeSync(fd);
+      destroyAll(serverEnd, client);
+    }
+  });
+
+  it("one peer's 'unsupported' PIDFD_GET_INFO answer turns the ioctl off only if the kernel says so for our own process", async () => {
+    const [serverEnd, client] = await connectedPair(path.join(dir.path, 'info.sock'));
+    const withInfo = getPeerProcess(serverEnd);
+    const kernelHasIt = withInfo.cgroupId !== null;
+    withInfo.close();
+    const info = jest.spyOn(native, 'pidfdInfo').mockReturnValueOnce(undefined);
+    try {
+      // This one is checked through fdinfo instead (no cgroup id), and is still pinned.
+      const without = getPeerProcess(serverEnd);
+      expect(without).toMatchObject({ pid: process.pid, cgroupId: null });
+      without.close();
+      // The next still asks the ioctl, and gets the cgroup id where the kernel gives it.
+      const again = getPeerProcess(serverEnd);
+      expect(again.cgroupId !== null).toBe(kernelHasIt);
+      again.close();
+      expect(info.mock.calls.length).toBeGreaterThanOrEqual(3); // the peer, our own probe, the next peer
+    } finally {
+      info.mockRestore();
+      destroyAll(serverEnd, client);
+    }
   });
 
   it('closes the pidfd of an object nobody closed once it is collected, and on [Symbol.dispose]', () => {
