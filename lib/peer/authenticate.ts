@@ -7,7 +7,7 @@ import net from 'net';
 import { codedError, errorCode } from '../errors';
 import { getPeerCredentials, PeerCredentials } from './credentials';
 import { IdentMap, IdentMapLine, mapPermits } from './ident-map';
-import { overflowGid, overflowUid } from './process';
+import { overflowUid } from './process';
 import type { UserLookup } from './user-cache';
 import { lookupUser, UserRecord } from './users';
 
@@ -36,8 +36,9 @@ export interface AuthenticateSocketOptions {
    */
   map?: IdentMap;
   /**
-   * Refuse the overflow uid (65534: how an unmapped uid of another user namespace looks), and a
-   * primary gid that is the overflow gid (likewise an unmapped gid: the peer's groups are unknown).
+   * Refuse the overflow uid (65534: how an unmapped uid of another user namespace looks). The
+   * overflow gid needs no option: it never counts as a group of the peer's (ident-map.ts), and a
+   * peer is not refused for it, as Debian's system users have it (nogroup) as their own.
    */
   refuseOverflowUid?: boolean;
 }
@@ -64,9 +65,7 @@ export type AuthSocketReason =
   /** refused: the ident map has no map of the authenticationString's name */
   | 'unknown-map'
   /** refused (refuseOverflowUid): the peer's uid is the kernel's overflow uid */
-  | 'overflow-uid'
-  /** refused (refuseOverflowUid): the peer's primary gid is the kernel's overflow gid */
-  | 'overflow-gid';
+  | 'overflow-uid';
 
 export interface AuthSocketResult {
   ok: boolean;
@@ -154,7 +153,6 @@ export async function authenticateSocket(
   }
   const ids = { uid: peer.uid, gid: peer.gid, pid: peer.pid };
   if (options.refuseOverflowUid && peer.uid === overflowUid()) return { ok: false, reason: 'overflow-uid', ...ids };
-  if (options.refuseOverflowUid && peer.gid === overflowGid()) return { ok: false, reason: 'overflow-gid', ...ids };
   let user;
   try {
     user = await (options.lookupUser ?? lookupUser)(peer.uid);

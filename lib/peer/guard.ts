@@ -46,8 +46,9 @@ export interface GuardPolicy {
   map?: IdentMap;
   mapName?: string;
   /**
-   * Refuse the kernel's overflow uid (65534: how an unmapped uid of another user namespace looks),
-   * and a primary gid that is the overflow gid (an unmapped gid: the peer's groups are unknown).
+   * Refuse the kernel's overflow uid (65534: how an unmapped uid of another user namespace looks).
+   * The overflow gid matches no group (above) but refuses nobody: it is Debian's nogroup, the
+   * primary group of its system users.
    */
   refuseOverflowUid?: boolean;
   /** Final say; may be async. Runs only when the lists above passed. */
@@ -61,8 +62,6 @@ export type RefusalReason =
   | 'no-peer-credentials'
   /** refuseOverflowUid: the peer's uid is the overflow uid */
   | 'overflow-uid'
-  /** refuseOverflowUid: the peer's primary gid is the overflow gid */
-  | 'overflow-gid'
   /** a process rule is set and the peer's process could not be pinned (pid 0, exited, no pidfd) */
   | 'process-not-pinned'
   | 'unit-not-allowed'
@@ -218,7 +217,6 @@ export class PeerCredentialGuard extends EventEmitter {
       // Synchronously, in the connection's first tick: the fd is still this peer's.
       peer = getPeerCredentials(socket, { groups: this.gids !== undefined || this.map !== undefined, securityLabel: this.labels !== undefined });
       if (this.refuseOverflowUid && peer.uid === overflowUid()) throw new Refused('overflow-uid');
-      if (this.refuseOverflowUid && peer.gid === overflowGid()) throw new Refused('overflow-gid');
       if (this.units || this.cgroups) peer.process = pinnedProcess(socket);
       await this.check(peer, socket);
       peers.set(socket, peer);

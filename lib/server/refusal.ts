@@ -48,12 +48,11 @@ export const REFUSALS = {
   'lookup-failed': LOGIN_FAILED,
   'user-mismatch': LOGIN_FAILED,
   // auth_socket_map: no line of the named map gives the peer the account, the ident file has no
-  // map of that name, the server has no ident file; the peer's uid (or gid) is the overflow one.
+  // map of that name, the server has no ident file; the peer's uid is the overflow uid.
   'map-no-match': LOGIN_FAILED,
   'unknown-map': LOGIN_FAILED,
   'no-ident-map': LOGIN_FAILED,
   'overflow-uid': LOGIN_FAILED,
-  'overflow-gid': LOGIN_FAILED,
   'wrong-password': LOGIN_FAILED,
   'malformed-password': LOGIN_FAILED,
 } as const satisfies Record<string, ServerErrorName | typeof LOGIN_FAILED>;
