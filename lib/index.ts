@@ -3,7 +3,7 @@ export { authenticateSocket, matchOsUser } from './peer/authenticate';
 export type { AuthenticateSocketOptions, AuthSocketAccount, AuthSocketReason, AuthSocketResult } from './peer/authenticate';
 export { loadIdentMap, mapAccounts, mapPermits, parseIdentMap } from './peer/ident-map';
 export type { IdentMap, IdentMapError, IdentMapLine, MapPeer } from './peer/ident-map';
-export { getPeerProcess, overflowUid, unitOfCgroup } from './peer/process';
+export { getPeerProcess, overflowGid, overflowUid, unitOfCgroup } from './peer/process';
 export type { PeerProcess } from './peer/process';
 export type { AuthSocketErrorCode, CodedError } from './errors';
 export { peerCredentialGuard, peerOf, PeerCredentialGuard } from './peer/guard';

@@ -46,7 +46,7 @@ const PINNED = [
     'lookupGroupSync', 'lookupUser', 'lookupUserByName', 'lookupUserByNameSync', 'lookupUserSync',
     'malformedPacket', 'mapAccounts', 'mapPermits', 'matchOsUser', 'mysqlClearPassword',
     'mysqlNativePassword', 'mysqlNativePasswordPlugin', 'notSupportedYet', 'outOfResources',
-    'overflowUid', 'parseAuthMoreData', 'parseAuthSwitchRequest', 'parseColumnCount',
+    'overflowGid', 'overflowUid', 'parseAuthMoreData', 'parseAuthSwitchRequest', 'parseColumnCount',
     'parseColumnDefinition', 'parseEof', 'parseErr', 'parseHandshakeResponse41',
     'parseHandshakeV10', 'parseIdentMap', 'parseOk', 'parseTextRow', 'peerCredentialGuard',
     'peerOf', 'pluginDirectory', 'pluginGetOption', 'pluginNotLoaded', 'pluginOptions',
