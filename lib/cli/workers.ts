@@ -32,11 +32,14 @@ const STOP_BOUND_MS = 8_000;
 const ASK_BOUND_MS = 5_000;
 
 /** The primary's side: the catalog's single writer and the workers' keeper. */
-class Primary {
+export class Primary {
   private state: CatalogState;
   // Each worker by its slot, which fixes its share of the connection ids; a replacement takes the slot of the one it replaces.
   private readonly workers = new Map<Worker, number>();
   private holder: Worker | null = null;
+  // A save and its broadcast under way: the lock is not handed on until they are done, whatever
+  // its holder does meanwhile (gives up waiting and releases, or dies), so saves never overlap.
+  private saving = false;
   private readonly waiting: Array<{ worker: Worker; id: number }> = [];
   // What was asked of every worker (take a state, report or flush status): who is yet to answer, what came.
   private readonly pending = new Map<number, { left: Set<Worker>; answers: StatusValues[]; done: (answers: StatusValues[]) => void }>();
@@ -51,6 +54,7 @@ class Primary {
     catalog: Catalog,
     private readonly log: ErrorLog,
     private readonly ident: IdentFileWatch,
+    private readonly forkWorker: () => Worker = () => cluster.fork(),
   ) {
     this.state = catalog.state();
     ident.onReload = (loaded) => this.shareIdent(loaded);
@@ -62,7 +66,7 @@ class Primary {
   }
 
   private fork(slot: number): Promise<void> {
-    const worker = cluster.fork();
+    const worker = this.forkWorker();
     this.workers.set(worker, slot);
     const ready = new Promise<void>((resolve, reject) => {
       worker.on('message', (message: ToPrimary) => {
@@ -106,8 +110,8 @@ class Primary {
         if (this.holder === worker) this.holder = null;
         return this.grant();
       case 'save':
-        // Only the holder may save: anything else is a worker out of step, refused.
-        if (this.holder !== worker) return this.send(worker, { t: 'saved', id: message.id, error: { code: 'ERR_CATALOG_LOCK', message: 'saved without the catalog lock' } });
+        // Only the holder may save, one save at a time: anything else is a worker out of step, refused.
+        if (this.holder !== worker || this.saving) return this.send(worker, { t: 'saved', id: message.id, error: { code: 'ERR_CATALOG_LOCK', message: 'saved without the catalog lock' } });
         return void this.save(worker, message.id, message.state);
       case 'answer':
         return this.answered(worker, message.id, message.values);
@@ -121,7 +125,7 @@ class Primary {
   }
 
   private grant(): void {
-    while (this.holder === null && this.waiting.length > 0) {
+    while (this.holder === null && !this.saving && this.waiting.length > 0) {
       const { worker, id } = this.waiting.shift()!;
       if (!this.workers.has(worker)) continue;
       this.holder = worker;
@@ -130,6 +134,16 @@ class Primary {
   }
 
   private async save(worker: Worker, id: number, state: CatalogState): Promise<void> {
+    this.saving = true;
+    try {
+      await this.saveAndShare(worker, id, state);
+    } finally {
+      this.saving = false;
+      this.grant();
+    }
+  }
+
+  private async saveAndShare(worker: Worker, id: number, state: CatalogState): Promise<void> {
     let failure: NodeJS.ErrnoException | null = null;
     try {
       await this.datadir.save(state);
