@@ -4,16 +4,18 @@
 // reload replaces the map whole and at once; a file that does not load leaves the map in force
 // as it was (fail closed: never a half-read map, never none), and says so in the error log.
 // Logins already under way keep the map they began with (the catalog hands each its own).
-// Under --workers only the primary opens the file: workers parse the bytes it checked and read
-// (workers.ts), so every process runs the same map and none depends on the file as it is now.
-import { IdentMap, identMapOf, readIdentFile } from '../peer/ident-map';
+// Under --workers only the primary opens the file and asks NSS for its groups: workers parse the
+// bytes it checked and take the gids it resolved (workers.ts), so every process runs the same map
+// and none depends on the file, or on NSS, as they are now.
+import { IdentMap, IdentMapGroups, identMapGroups, identMapOf, readIdentFile } from '../peer/ident-map';
 import { Catalog } from '../server/catalog/catalog';
 import { ErrorLog } from './error-log';
 
-/** A loaded ident file: the checked bytes it was parsed from, and its map. */
+/** A loaded ident file: the checked bytes it was parsed from, the gids of its @groups, and its map. */
 export interface IdentFile {
   file: string;
   bytes: Buffer;
+  groups: IdentMapGroups;
   map: IdentMap;
 }
 
@@ -30,8 +32,12 @@ async function named(file: string, load: () => Promise<IdentFile>): Promise<Iden
 /** The ident file at `file`, read, checked and parsed. */
 export const loadIdentFile = (file: string): Promise<IdentFile> => named(file, async () => identFileOf(file, await readIdentFile(file)));
 
-/** The map in bytes already read from `file` (a worker's copy of the primary's). */
-export const identFileOf = (file: string, bytes: Buffer): Promise<IdentFile> => named(file, async () => ({ file, bytes, map: await identMapOf(bytes, file) }));
+/** The map in bytes already read from `file`, its groups taken from `known` (a worker's copy of the primary's). */
+export const identFileOf = (file: string, bytes: Buffer, known: IdentMapGroups = []): Promise<IdentFile> =>
+  named(file, async () => {
+    const map = await identMapOf(bytes, file, known);
+    return { file, bytes, groups: await identMapGroups(map), map };
+  });
 
 /** What a map holds, for the log. */
 export const describeIdentMap = (map: IdentMap): string => {

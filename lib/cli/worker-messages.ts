@@ -1,6 +1,7 @@
 // What serve's primary and its workers say to each other over the cluster's IPC channel
 // (workers.ts is the primary's side, worker.ts a worker's): requests carry an id the answer
 // repeats, so several can be in flight.
+import type { IdentMapGroups } from '../peer/ident-map';
 import type { CatalogState } from '../server/datadir/datadir';
 import type { StatusValues } from '../server/status';
 
@@ -15,10 +16,12 @@ export type ToPrimary =
   | { t: 'flush-status'; id: number }
   | { t: 'shutdown' };
 
-// The primary's ident file as it loaded it; version orders reloads that cross on the way.
+// The primary's ident file as it loaded it, with the gids it resolved; version orders reloads
+// that cross on the way.
 export interface IdentBytes {
   file: string;
   base64: string;
+  groups: IdentMapGroups;
   version: number;
 }
 

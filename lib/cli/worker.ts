@@ -42,7 +42,7 @@ export function runWorker(options: ServeOptions, log: ErrorLog): void {
   let identVersion = -1;
   // The primary's ident map, parsed here from its bytes; a reload that crossed a later one is dropped.
   const takeIdent = async (catalog: Catalog, ident: IdentBytes) => {
-    const { map } = await identFileOf(ident.file, Buffer.from(ident.base64, 'base64'));
+    const { map } = await identFileOf(ident.file, Buffer.from(ident.base64, 'base64'), ident.groups);
     if (ident.version <= identVersion) return;
     identVersion = ident.version;
     catalog.setIdentMap(map);

@@ -85,7 +85,7 @@ export class Primary {
   }
 
   private identBytes(loaded: IdentFile): IdentBytes {
-    return { file: loaded.file, base64: loaded.bytes.toString('base64'), version: this.identVersion };
+    return { file: loaded.file, base64: loaded.bytes.toString('base64'), groups: loaded.groups, version: this.identVersion };
   }
 
   /** A reload the primary made, taken by every worker before the reload is logged as done. */

@@ -53,6 +53,9 @@ export interface IdentMapError extends CodedError {
 
 export const MAX_IDENT_LINE_BYTES = 8192;
 
+/** @group names with the gids they resolved to (null: no such group), as pairs. */
+export type IdentMapGroups = ReadonlyArray<readonly [string, number | null]>;
+
 type Matcher =
   | { kind: 'name'; name: string }
   | { kind: 'regex'; compiled: IdentRegex }
@@ -191,6 +194,11 @@ class ParsedIdentMap implements IdentMap {
     return gid;
   }
 
+  /** Takes gids already resolved (by serve's primary, for its workers) instead of asking NSS again. */
+  seedGroups(known: IdentMapGroups): void {
+    for (const [group, gid] of known) this.gids.set(group, Promise.resolve(gid));
+  }
+
   /** Resolves every @group now; rejects when NSS fails (ERR_IDENT_MAP_GROUPS) or a group is the overflow gid. */
   async resolveGroups(): Promise<void> {
     const groups = this.entries.flatMap(({ matcher, line }) => (matcher.kind === 'group' ? [{ group: matcher.group, line }] : []));
@@ -236,12 +244,13 @@ export function parseIdentMap(text: string | Buffer, file = '<ident map>'): Iden
 }
 
 /**
- * The map in `bytes` (read from `file`), with its @group names resolved. Rejects with
+ * The map in `bytes` (read from `file`), with its @group names resolved: those in `known`
+ * (identMapGroups() of the same map elsewhere) as given, the rest through NSS. Rejects with
  * ERR_IDENT_MAP_SYNTAX (naming file:line; also a last line without its newline, unlike
  * parseIdentMap()), ERR_IDENT_MAP_GROUPS (NSS failed) or
  * ERR_IDENT_MAP_OVERFLOW_GROUP (an @group is the kernel's overflow gid; naming file:line).
  */
-export async function identMapOf(bytes: Buffer, file: string): Promise<IdentMap> {
+export async function identMapOf(bytes: Buffer, file: string, known: IdentMapGroups = []): Promise<IdentMap> {
   // A file's last line ends with '\n': without it, the read may have caught an editor rewriting
   // the file in place, and `ops valerie admin` be the start of `ops valerie admin_readonly`.
   // (Past the size limit, parseIdentMap() says so instead.)
@@ -250,8 +259,16 @@ export async function identMapOf(bytes: Buffer, file: string): Promise<IdentMap>
     throw syntaxError(file, line, 'the last line has no newline; the file may be being written');
   }
   const map = parseIdentMap(bytes, file) as ParsedIdentMap;
+  map.seedGroups(known);
   await map.resolveGroups();
   return map;
+}
+
+/** Each @group name a map resolved and its gid (null: no such group), for identMapOf()'s `known`. */
+export async function identMapGroups(map: IdentMap): Promise<IdentMapGroups> {
+  const own = parsed(map);
+  const groups = [...new Set(own.entries.flatMap(({ matcher }) => (matcher.kind === 'group' ? [matcher.group] : [])))];
+  return Promise.all(groups.map(async (group) => [group, await own.gidOf(group)] as const));
 }
 
 /**

@@ -149,7 +149,7 @@ describeAsRoot('auth_socket_map, the ident file and OR chains through auth-socke
     expect(await as(stephanie, 'team')).toEqual(ok('team@localhost\tstephanie\n'));
   });
 
-  it('under --workers only the primary reads the file: a reload reaches every worker, a replacement starts with the map in force, a worker ignores SIGHUP', async () => {
+  it('under --workers only the primary reads the file and asks NSS: a reload reaches every worker, a replacement starts with the map and gids in force, a worker ignores SIGHUP', async () => {
     expect((await server!.stop()).code).toBe(0);
     server = null;
     const workersDir = path.join(dir.path, 'workers');
@@ -158,6 +158,14 @@ describeAsRoot('auth_socket_map, the ident file and OR chains through auth-socke
     const socket = path.join(dir.path, 'workers.sock');
     const proc = await startServe([`--socket=${socket}`, `--datadir=${path.join(workersDir, 'data')}`, `--log-error=${logFile}`, `--ident-file=${file}`, '--workers=2']);
     const login = (who: OsUser) => runMariadbCli({ endpoint: { socketPath: socket }, user: 'dba', as: who, sql: 'SELECT CURRENT_USER()' });
+    // valerie in a group of the map's, her process carrying its gid.
+    const crew = createGroup('dba-crew', ['valerie']);
+    let crewGone = false;
+    const inCrew = withGroups(valerie);
+    const crewLogins = async () => {
+      const logins = await Promise.all([0, 1, 2, 3].map(() => runMariadbCli({ endpoint: { socketPath: socket }, user: 'dbw', as: inCrew, sql: 'SELECT CURRENT_USER()' })));
+      expect(logins).toEqual(Array(4).fill(ok('dbw@localhost\n')));
+    };
     // Whichever worker takes each connection, it has the map the primary holds.
     const stephanieOnly = async () => {
       // At once, so both workers take some.
@@ -166,15 +174,19 @@ describeAsRoot('auth_socket_map, the ident file and OR chains through auth-socke
       expect(no).toEqual(Array(4).fill(denied('dba')));
     };
     try {
-      expect(await runMariadbCli({ endpoint: { socketPath: socket }, user: 'root', sql: "INSTALL PLUGIN auth_socket_map SONAME 'auth_socket_map.so'; CREATE USER 'dba'@'localhost' IDENTIFIED WITH auth_socket_map AS 'admins'" })).toEqual(ok(''));
+      expect(await runMariadbCli({ endpoint: { socketPath: socket }, user: 'root', sql: "INSTALL PLUGIN auth_socket_map SONAME 'auth_socket_map.so'; CREATE USER 'dba'@'localhost' IDENTIFIED WITH auth_socket_map AS 'admins'; CREATE USER 'dbw'@'localhost' IDENTIFIED WITH auth_socket_map AS 'admins'" })).toEqual(ok(''));
       const reloaded = () => log().split('\n').filter((line) => line.includes(`${file} reloaded`));
       const before = reloaded().length;
-      writeIdent(file, ['admins  stephanie  dba']);
+      writeIdent(file, ['admins  stephanie  dba', `admins  @${crew.name}  dbw`]);
       proc.child.kill('SIGHUP');
       // One line, written once both workers took the primary's map.
       await waitFor(() => reloaded().length === before + 1, 'the reload');
-      expect(reloaded().pop()).toMatch(/reloaded: 1 line, map admins, by all 2 workers$/);
+      expect(reloaded().pop()).toMatch(/reloaded: 2 lines, map admins, by all 2 workers$/);
       await stephanieOnly();
+      await crewLogins();
+      // The group gone from the group database: the map keeps the gid the primary resolved until a reload.
+      crew.remove();
+      crewGone = true;
 
       // A file broken on disk since: a worker killed and replaced takes the primary's map, not the file.
       writeIdent(file, ['admins  /a(  valerie']);
@@ -193,7 +205,10 @@ describeAsRoot('auth_socket_map, the ident file and OR chains through auth-socke
       expect(workerPids(proc.pid)).toEqual(workers);
       expect(workers).toContain(other);
       expect(log()).not.toMatch(/ident.conf:1: .*a\(/);
+      // The replacement took the gid from the primary: its NSS no longer knows the group.
+      await crewLogins();
     } finally {
+      if (!crewGone) crew.remove();
       expect((await proc.stop()).code).toBe(0);
     }
     await restart(null);
