@@ -4,18 +4,24 @@
 // engine; V8's backtracks, so a pattern is refused here unless a count of the paths a backtracking
 // search can take through it proves it small, and a name longer than MAX_REGEX_NAME_LENGTH is
 // never tested. The count holds because:
-// - a repeated group may hold no choice (no quantifier but an exact {n} on a plain atom, no
-//   alternation): each iteration then matches one way, and only the number of iterations varies.
-//   (aa?)*, (a|a)*, even (a?){30} (2^30 ways to split 30 a's) are refused;
+// - a repeated group (any count above one, {n} included) holds plain atoms only: characters,
+//   classes, escapes, exact {n} on those. No choice (quantifier, alternation), so each iteration
+//   matches one way and only the number of iterations varies ((aa?)*, (a|a)*, (a?){30} refused);
+//   no group and no assertion (\b \B ^ $), so one iteration costs at most its body's length
+//   ((?:()()a)*, (?:(?=a)a)* refused: V8 does work per nested group and lookaround per iteration);
 // - optional parts (? and {0,1}) and alternatives multiply the count by the ways they can go (at
 //   most MAX_REGEX_CHOICES), k repetitions by C(64 + k, k) (their iterations share the name);
-// - a lookaround runs its own search wherever it is reached, so its count multiplies too;
-// - there are no backreferences.
+// - a lookaround holds no repetition: its own search, run wherever it is reached, goes only the
+//   ways of its choices, which multiply the count;
+// - there are no backreferences;
+// - the pattern is at most MAX_REGEX_PATTERN_LENGTH long.
 // At most MAX_REGEX_PATHS paths (what MAX_REGEX_REPETITIONS repetitions alone take), each at most
 // a name's length plus the pattern's: milliseconds, where (aa?)*b took 12.9 s on 41 characters.
 
 /** Names longer than this (UTF-16 units) never match a /regex line (Linux's useradd takes 32). */
 export const MAX_REGEX_NAME_LENGTH = 64;
+/** Longer patterns (UTF-16 units) are refused: a path's cost grows with the pattern's length. */
+export const MAX_REGEX_PATTERN_LENGTH = 256;
 /**
  * Repetitions (*, +, {n,}, {n,m} with m > 1 and m > n) a pattern may hold: its worst case's degree.
  * ? and {0,1} do not count: they double the paths rather than multiply them by the name's length,
@@ -47,31 +53,46 @@ export interface IdentRegex {
 }
 
 // What a quantifier applies to (or a finished group): the ways its optional parts and alternatives
-// can go, the repetitions inside, whether it holds any choice (then it may not be repeated).
+// can go, the repetitions inside, whether it holds any choice, whether it is or holds a group or
+// an assertion (either way it may not be repeated).
 interface Atom {
   paths: number;
   repeats: number;
   complex: boolean;
+  /** A group or an assertion: what a repeated group may not hold. */
+  structured: boolean;
+  /** It holds (or is) one: it may not be repeated. */
+  nested: boolean;
 }
 
-const PLAIN: Atom = { paths: 1, repeats: 0, complex: false };
+const PLAIN: Atom = { paths: 1, repeats: 0, complex: false, structured: false, nested: false };
+const ASSERTION: Atom = { paths: 1, repeats: 0, complex: false, structured: true, nested: true };
 
 interface Frame {
   lookaround: boolean;
   complex: boolean;
+  nested: boolean;
   repeats: number;
   /** Paths of the finished alternatives (they add up), and of the one being read (it multiplies). */
   done: number;
   current: number;
 }
 
-const newFrame = (lookaround: boolean): Frame => ({ lookaround, complex: false, repeats: 0, done: 0, current: 1 });
+const newFrame = (lookaround: boolean): Frame => ({
+  lookaround,
+  complex: false,
+  nested: false,
+  repeats: 0,
+  done: 0,
+  current: 1,
+});
 
 function add(frame: Frame, atom: Atom | null): void {
   if (atom === null) return;
   frame.current *= atom.paths;
   frame.repeats += atom.repeats;
   frame.complex ||= atom.complex;
+  frame.nested ||= atom.structured;
 }
 
 const count = (n: number): string => (n < 1e9 ? String(n) : n.toPrecision(3));
@@ -99,12 +120,13 @@ function quantifier(pattern: string, at: number): { length: number; min: number;
  * syntax as the 'u' flag reads it (the pattern already compiled there).
  */
 export function regexHazard(pattern: string): string | null {
+  if (pattern.length > MAX_REGEX_PATTERN_LENGTH) {
+    return `the pattern is ${pattern.length} characters long, more than ${MAX_REGEX_PATTERN_LENGTH}`;
+  }
   const frames: Frame[] = [newFrame(false)];
   // The atom a quantifier would apply to, not yet added to its frame (null: none, e.g. after '(').
   let atom: Atom | null = null;
   let repetitions = 0;
-  // What the repetitions inside lookarounds multiply the count by.
-  let lookarounds = 1;
   for (let i = 0; i < pattern.length; ) {
     const c = pattern[i];
     const frame = frames[frames.length - 1];
@@ -112,14 +134,17 @@ export function regexHazard(pattern: string): string | null {
     if (q !== null && atom !== null) {
       if (q.max <= 1) {
         // Optional: taken or not (both tried), so one way more; {0}, {1} change nothing.
-        if (q.min !== q.max) atom = { paths: atom.paths + 1, repeats: atom.repeats, complex: true };
+        if (q.min !== q.max) atom = { ...atom, paths: atom.paths + 1, complex: true };
       } else if (atom.complex) {
         // Even {n}: (a?){30} splits a run of a's 2^30 ways.
         return 'a repeated group holds a repetition, an optional part or an alternation (exponential backtracking)';
+      } else if (atom.nested) {
+        // V8 resets a nested group's captures, runs a lookaround's own search, per iteration.
+        return 'a repeated group holds a group, a lookaround or an assertion (\\b \\B ^ $): only plain atoms may repeat';
       } else if (q.min !== q.max) {
         // The atom is plain (fixed width, one way to match): only the iteration count varies.
         repetitions++;
-        atom = { paths: 1, repeats: 1, complex: true };
+        atom = { ...atom, paths: 1, repeats: 1, complex: true };
       }
       add(frame, atom);
       atom = null;
@@ -130,6 +155,7 @@ export function regexHazard(pattern: string): string | null {
     atom = PLAIN;
     if (c === '\\') {
       if (/[1-9k]/.test(pattern[i + 1] ?? '')) return 'backreferences are not allowed';
+      if (/[bB]/.test(pattern[i + 1] ?? '')) atom = ASSERTION;
       // \u{...}, \p{...}, \P{...} are one atom: their braces are no quantifier.
       const braced = /^\\[uPp]\{[^}]*\}/.exec(pattern.slice(i));
       i += braced?.[0].length ?? 2;
@@ -146,10 +172,12 @@ export function regexHazard(pattern: string): string | null {
       atom = null;
     } else if (c === ')') {
       const group = frames.pop()!;
+      // A lookaround's search is its own, run again wherever it is reached: its choices multiply,
+      // but repetitions there would multiply the count by a name's length at every place reached.
+      if (group.lookaround && group.repeats > 0) return 'a lookaround holds a repetition';
       const paths = group.done + group.current;
-      // A lookaround's search is its own, run again wherever it is reached: its count multiplies.
-      if (group.lookaround) lookarounds *= repetitionPaths(group.repeats);
-      atom = { paths, repeats: group.lookaround ? 0 : group.repeats, complex: group.complex };
+      const nested = group.nested || group.lookaround;
+      atom = { paths, repeats: group.repeats, complex: group.complex, structured: true, nested };
       i++;
     } else if (c === '|') {
       frame.done += frame.current;
@@ -158,6 +186,7 @@ export function regexHazard(pattern: string): string | null {
       atom = null;
       i++;
     } else {
+      if (c === '^' || c === '$') atom = ASSERTION;
       i++;
     }
   }
@@ -166,7 +195,7 @@ export function regexHazard(pattern: string): string | null {
   if (repetitions > MAX_REGEX_REPETITIONS) return `more than ${MAX_REGEX_REPETITIONS} repetitions`;
   const choices = top.done + top.current;
   if (choices > MAX_REGEX_CHOICES) return `optional parts and alternatives can go ${count(choices)} ways, more than ${MAX_REGEX_CHOICES}`;
-  const paths = choices * repetitionPaths(top.repeats) * lookarounds;
+  const paths = choices * repetitionPaths(top.repeats);
   if (paths > MAX_REGEX_PATHS) {
     return `up to ${count(paths)} ways to backtrack, more than ${MAX_REGEX_PATHS} (optional parts, alternatives and repetitions multiply)`;
   }
