@@ -87,6 +87,9 @@ const refused: [string, RegExp][] = [
   ['(?=a*a*)a*a*b', LOOKAROUND],
   ['(?=a*a*a*)a*', LOOKAROUND],
   ['(?=a*a*)a*a{30}b', LOOKAROUND],
+  ['(?=' + 'a?'.repeat(12) + 'a{40}b)', LOOKAROUND],
+  ['a*a*a*a*(?<=\\p{L}{64})b', LOOKAROUND],
+  ['a*a*a*a*(?<=[^b]{64})b', LOOKAROUND],
   // Too long, whatever it holds.
   [emptyGroups(100), LENGTH],
   ['a'.repeat(MAX_REGEX_PATTERN_LENGTH + 1), LENGTH],
@@ -146,7 +149,7 @@ const accepted = [
   'a?'.repeat(4) + 'a*a*a*a{20}b',
   'a?'.repeat(12) + 'a*a{30}b',
   '(?:a|a|a|a|a|a|a|a|a|a|a|a|a|a|a|a)'.repeat(3) + 'a{40}b',
-  '(?=' + 'a?'.repeat(12) + 'a{40}b)',
+  '(?=' + 'a?'.repeat(12) + 'aaaab)',
   'a'.repeat(MAX_REGEX_PATTERN_LENGTH - 1) + 'b',
 ];
 
@@ -195,8 +198,11 @@ describe('regexHazard', () => {
     // A group repeated at most once may hold anything the other rules allow.
     expect(regexHazard('(?:(a)(?=b)\\b^$)?(?:(c)(d)){1}x')).toBeNull();
     expect(regexHazard('(?:(a)){2}')).toMatch(STRUCTURED);
-    // A lookaround may hold choices and exact counts, never a repetition.
-    expect(regexHazard('(?=(?:a|b)c?d{3})\\w')).toBeNull();
+    // A lookaround may hold choices, never a repetition or a count above one.
+    expect(regexHazard('(?=(?:a|b)c?ddd{1})\\w')).toBeNull();
+    expect(regexHazard('(?=(?:a|b)c?d{3})\\w')).toMatch(/a lookaround holds a repetition or a count above one/);
+    expect(regexHazard('(?<=(?:\\p{L}){64})b')).toMatch(LOOKAROUND);
+    expect(regexHazard('(?:(?=a)|(?=(?:ab){2}))b')).toMatch(LOOKAROUND);
     expect(regexHazard('(?=(?=a*)b)c')).toMatch(LOOKAROUND);
   });
 
