@@ -18,18 +18,21 @@
 // - there are no backreferences;
 // - the pattern is at most MAX_REGEX_PATTERN_LENGTH long.
 // At most MAX_REGEX_PATHS paths (what MAX_REGEX_REPETITIONS repetitions alone take), each at most
-// a name's length plus the pattern's: milliseconds, where (aa?)*b took 12.9 s on 41 characters.
+// a name's length plus the pattern's: the slowest we built takes 25 ms on its first (interpreted)
+// run and 1-5 ms after, where (aa?)*b took 12.9 s on 41 characters. Four repetitions (814385
+// paths) let a 245-character lookbehind after a*a*a*a* take 0.42 s: three are the most allowed.
 
 /** Names longer than this (UTF-16 units) never match a /regex line (Linux's useradd takes 32). */
 export const MAX_REGEX_NAME_LENGTH = 64;
 /** Longer patterns (UTF-16 units) are refused: a path's cost grows with the pattern's length. */
 export const MAX_REGEX_PATTERN_LENGTH = 256;
 /**
- * Repetitions (*, +, {n,}, {n,m} with m > 1 and m > n) a pattern may hold: its worst case's degree.
+ * Repetitions (*, +, {n,}, {n,m} with m > 1 and m > n) a pattern may hold: its worst case's degree
+ * (^(.*)ie$ holds one; three leave room for ^(.*)_(.*)_(.*)$).
  * ? and {0,1} do not count: they double the paths rather than multiply them by the name's length,
  * and MAX_REGEX_CHOICES and MAX_REGEX_PATHS bound them.
  */
-export const MAX_REGEX_REPETITIONS = 4;
+export const MAX_REGEX_REPETITIONS = 3;
 
 // How many ways k repetitions of plain atoms can share a name of MAX_REGEX_NAME_LENGTH: their
 // iteration counts sum to at most that, C(MAX_REGEX_NAME_LENGTH + k, k) tuples.
@@ -39,12 +42,12 @@ function repetitionPaths(k: number): number {
   return paths;
 }
 
-/** The backtracking paths a pattern may take: four repetitions in a row (814385), no more. */
+/** The backtracking paths a pattern may take: three repetitions in a row (47905), no more. */
 export const MAX_REGEX_PATHS = repetitionPaths(MAX_REGEX_REPETITIONS);
 /**
  * The ways its optional parts and alternatives alone may go. Lower than MAX_REGEX_PATHS: V8 steps
  * through a repeated character without saving a backtrack point per iteration, but saves one per
- * ? and |, so 2^19 ?'s take about a second on 64 characters where four repetitions take 10 ms.
+ * ? and |, so 2^19 ?'s take about a second on 64 characters where four repetitions took 10 ms.
  */
 export const MAX_REGEX_CHOICES = 4096;
 

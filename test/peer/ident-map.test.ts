@@ -94,7 +94,7 @@ describe('parseIdentMap', () => {
     ['nested repetition', 'm /^(a+)+$ x', /:1: regular expression .* refused: a repeated group holds a repetition/],
     ['alternation under repetition', 'm /(a|aa)*b x', /:1: .* refused: a repeated group holds/],
     ['a backreference', 'm /(a)\\1 x', /:1: .* refused: backreferences are not allowed/],
-    ['too many repetitions', 'm /a*b*c*d*e* x', /:1: .* refused: more than 4 repetitions/],
+    ['too many repetitions', 'm /a*b*c*d*e* x', /:1: .* refused: more than 3 repetitions/],
     ['a missing field', '\n\nm valerie', /:3: expected MAPNAME OS-NAME ACCOUNT, found 2 fields/],
     ['one field too many', 'm valerie dba extra', /:1: expected MAPNAME OS-NAME ACCOUNT, found 4 fields/],
     ['a quote inside a token', 'm val"erie dba', /:1: a quote inside the token val"erie/],
@@ -129,12 +129,11 @@ describe('parseIdentMap', () => {
     expect(() => parseIdentMap(huge, 'f')).toThrow(/^f:\d+: the map goes past 1048576 bytes/);
   });
 
-  it('accepted regexes stay fast on the longest name tested (ReDoS bound)', async () => {
-    // Four unbounded repetitions in a row, against a name built to make them backtrack.
-    const worst = parseIdentMap('m /^(.*)a(.*)a(.*)a(.*)b$ x\n');
-    const started = process.hrtime.bigint();
+  it('a map line with the most repetitions a regex may hold answers on the longest name tested (ReDoS bound, ident-regex.test.ts)', async () => {
+    // Three unbounded repetitions in a row, against a name built to make them backtrack.
+    const worst = parseIdentMap('m /^(.*)a(.*)a(.*)b$ x\n');
     expect(await accounts(worst, 'm', peer('a'.repeat(MAX_REGEX_NAME_LENGTH)))).toEqual([]);
-    expect(Number(process.hrtime.bigint() - started) / 1e6).toBeLessThan(1000);
+    expect(await accounts(worst, 'm', peer(`${'a'.repeat(MAX_REGEX_NAME_LENGTH - 1)}b`))).toEqual([['x', 1]]);
     expect(regexHazard('^([a-z]+)\\.(dba|ops)$')).toBeNull();
     expect(regexHazard('[(+]*x(?:ab)+')).toBeNull();
     expect(regexHazard('(?<n>a+)+')).toMatch(/repeated group/);

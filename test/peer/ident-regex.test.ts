@@ -15,8 +15,8 @@ import {
 
 const NESTED = /repeated group holds a repetition, an optional part or an alternation/;
 const CHOICES = /optional parts and alternatives can go \d+ ways/;
-const PATHS = /ways to backtrack, more than 814385/;
-const REPETITIONS = /more than 4 repetitions/;
+const PATHS = /ways to backtrack, more than 47905/;
+const REPETITIONS = /more than 3 repetitions/;
 const STRUCTURED =
   /repeated group holds a group, a lookaround or an assertion \(\\b \\B \^ \$\): only plain atoms may repeat/;
 const LOOKAROUND = /a lookaround holds a repetition/;
@@ -102,9 +102,12 @@ const refused: [string, RegExp][] = [
   ['a*a*a*a*a*', REPETITIONS],
   ['\\u{61}*\\u{61}*\\u{61}*\\u{61}*\\u{61}*b', REPETITIONS],
   ['[a-z]*[a-y]*[b-z]*[a-z]*[a-z]+0', REPETITIONS],
-  ['a*a*a*a*a?', PATHS],
-  ['[a-z]*[a-z]*[a-z]*[a-z]*(?:a{30}|b)', PATHS],
+  ['a*a*a*a?', PATHS],
+  ['[a-z]*[a-z]*[a-z]*(?:a{30}|b)', PATHS],
+  ['a*a*a*a*b', REPETITIONS],
+  ['^(.*)a(.*)a(.*)a(.*)b$', REPETITIONS],
   ['a?a?a?a?a?a?a*a*a*b', PATHS],
+  ['a?'.repeat(8) + 'a*a*a{30}b', PATHS],
   // Backreferences.
   ['(a*)\\1', /backreferences/],
   ['(?<x>a)\\k<x>', /backreferences/],
@@ -135,19 +138,19 @@ const accepted = [
   '(?!root$)(?:(?=[a-z])\\w)?',
   '(?:a?){1}b',
   '(?:a{3})*b',
-  '(?:ab)*(?:ab)*(?:ab)*(?:ab)*c',
+  '(?:ab)*(?:ab)*(?:ab)*c',
   '(?:[ab][bc])+d',
-  '^(.*)a(.*)a(.*)a(.*)b$',
-  'a*a*a*a*b',
-  '\\w*\\w*\\w*\\w*\\d',
-  'a{0,64}a{0,64}a{0,64}a{0,64}b',
+  '^(.*)a(.*)a(.*)b$',
+  'a*a*a*b',
+  '\\w*\\w*\\w*\\d',
+  'a{0,64}a{0,64}a{0,64}b',
   'a*a*a*a{30}b',
   'a?'.repeat(12) + 'a{40}b',
   '[ab]?'.repeat(12) + 'a{40}c',
   '(?:a|a)'.repeat(12) + 'a{40}b',
-  'a?'.repeat(8) + 'a*a*a{30}b',
-  'a?'.repeat(4) + 'a*a*a*a{20}b',
-  'a?'.repeat(12) + 'a*a{30}b',
+  'a?'.repeat(4) + 'a*a*a{30}b',
+  'a*a*a*a{20}b',
+  'a?'.repeat(9) + 'a*a{30}b',
   '(?:a|a|a|a|a|a|a|a|a|a|a|a|a|a|a|a)'.repeat(3) + 'a{40}b',
   '(?=' + 'a?'.repeat(12) + 'aaaab)',
   'a'.repeat(MAX_REGEX_PATTERN_LENGTH - 1) + 'b',
@@ -174,15 +177,15 @@ describe('regexHazard', () => {
   });
 
   it('bounds sit where the constants say', () => {
-    expect([MAX_REGEX_REPETITIONS, MAX_REGEX_PATHS, MAX_REGEX_CHOICES]).toEqual([4, 814385, 4096]);
+    expect([MAX_REGEX_REPETITIONS, MAX_REGEX_PATHS, MAX_REGEX_CHOICES]).toEqual([3, 47905, 4096]);
     // 2^12 optional parts is the most; one more is refused.
     expect(regexHazard('a?'.repeat(12))).toBeNull();
     expect(regexHazard('a?'.repeat(13))).toMatch(/8192 ways, more than 4096/);
-    // Four repetitions fill MAX_REGEX_PATHS alone, three leave room for 17 ways.
-    expect(regexHazard('a*b*c*d*')).toBeNull();
-    expect(regexHazard('a*b*c*d*e?')).toMatch(PATHS);
-    expect(regexHazard('a*b*c*(?:d|e|f|g|h|i|j|k|l|m|n|o|p|q|r|s|t)')).toBeNull();
-    expect(regexHazard('a*b*c*(?:d|e|f|g|h|i|j|k|l|m|n|o|p|q|r|s|t|u)?')).toMatch(PATHS);
+    // Three repetitions fill MAX_REGEX_PATHS alone, two leave room for 22 ways.
+    expect(regexHazard('a*b*c*')).toBeNull();
+    expect(regexHazard('a*b*c*d?')).toMatch(PATHS);
+    expect(regexHazard('a*b*(?:d|e|f|g|h|i|j|k|l|m|n|o|p|q|r|s|t|u|v|w|x|y)')).toBeNull();
+    expect(regexHazard('a*b*(?:d|e|f|g|h|i|j|k|l|m|n|o|p|q|r|s|t|u|v|w|x|y|z)')).toMatch(PATHS);
     // {n} on a plain atom and {0,1}, {1} on anything are no repetition; {n,m} with m > n is.
     expect(regexHazard('a{2}b{3}c{4}d{5}e{6}(?:fg){7}')).toBeNull();
     expect(regexHazard('(?:a*b)?(?:c|d){1}(?:e+){0,1}')).toBeNull();
@@ -229,14 +232,14 @@ describe('regexHazard', () => {
       '(?!root$)[a-z_][a-z0-9_-]*': [0, 1, 2, 4, 5, 6],
       '\\p{L}+\\.dba': [8],
       '(?:a{3})*b': [0],
-      '^(.*)a(.*)a(.*)a(.*)b$': [0, 5, 6],
-      'a*a*a*a*b': [0],
-      '\\w*\\w*\\w*\\w*\\d': [2],
-      'a{0,64}a{0,64}a{0,64}a{0,64}b': [0],
+      '^(.*)a(.*)a(.*)b$': [0, 5, 6],
+      'a*a*a*b': [0],
+      '\\w*\\w*\\w*\\d': [2],
+      'a{0,64}a{0,64}a{0,64}b': [0],
       'a*a*a*a{30}b': [0],
-      [`${'a?'.repeat(8)}a*a*a{30}b`]: [0],
-      [`${'a?'.repeat(4)}a*a*a*a{20}b`]: [0],
-      [`${'a?'.repeat(12)}a*a{30}b`]: [0],
+      [`${'a?'.repeat(4)}a*a*a{30}b`]: [0],
+      'a*a*a*a{20}b': [0],
+      [`${'a?'.repeat(9)}a*a{30}b`]: [0],
       '^(?:ab)+$': [5],
       '\\ba+\\B\\w*$': [0, 1, 2, 4, 5, 6],
     };
