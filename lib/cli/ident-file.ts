@@ -29,15 +29,17 @@ async function named(file: string, load: () => Promise<IdentFile>): Promise<Iden
   }
 }
 
+// The map in `bytes`, its @groups resolved (those in `known` as given), with what a worker needs.
+async function parsed(file: string, bytes: Buffer, known: IdentMapGroups): Promise<IdentFile> {
+  const map = await identMapOf(bytes, file, known);
+  return { file, bytes, groups: await identMapGroups(map), map };
+}
+
 /** The ident file at `file`, read, checked and parsed. */
-export const loadIdentFile = (file: string): Promise<IdentFile> => named(file, async () => identFileOf(file, await readIdentFile(file)));
+export const loadIdentFile = (file: string): Promise<IdentFile> => named(file, async () => parsed(file, await readIdentFile(file), []));
 
 /** The map in bytes already read from `file`, its groups taken from `known` (a worker's copy of the primary's). */
-export const identFileOf = (file: string, bytes: Buffer, known: IdentMapGroups = []): Promise<IdentFile> =>
-  named(file, async () => {
-    const map = await identMapOf(bytes, file, known);
-    return { file, bytes, groups: await identMapGroups(map), map };
-  });
+export const identFileOf = (file: string, bytes: Buffer, known: IdentMapGroups = []): Promise<IdentFile> => named(file, () => parsed(file, bytes, known));
 
 /** What a map holds, for the log. */
 export const describeIdentMap = (map: IdentMap): string => {

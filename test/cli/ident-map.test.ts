@@ -114,7 +114,7 @@ describeAsRoot('auth_socket_map, the ident file and OR chains through auth-socke
     writeIdent(identFile, ['admins  @nobody-at-all  dba', 'admins  /a(  dba']);
     server!.child.kill('SIGHUP');
     await waitFor(() => /\[ERROR\] SIGHUP/.test(log()), 'the failed reload');
-    expect(lastLine(/\[ERROR\] SIGHUP/)).toContain(`ident-file ${identFile}: ${identFile}:2: bad regular expression /a(`);
+    expect(lastLine(/\[ERROR\] SIGHUP/)).toContain(`[ERROR] SIGHUP: ident-file ${identFile}: ${identFile}:2: bad regular expression /a(`);
     expect(lastLine(/\[ERROR\] SIGHUP/)).toContain('the ident map loaded before stays in force');
     // Still the map of the good file: no line of the bad one was taken.
     expect(await as(withGroups(stephanie), 'dba')).toEqual(ok('dba@localhost\tstephanie\n'));
