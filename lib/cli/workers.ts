@@ -8,7 +8,8 @@
 // state, so a login on any worker after that OK sees the change. A worker that does not answer
 // in time is ended (its replacement starts from the primary's state), and a worker gives up on a
 // primary that does not answer, so no statement waits forever. Only the primary reads the ident
-// file: workers parse the bytes it checked, at start and after each reload it made.
+// file and resolves its groups: workers take the bytes it checked and the gids it found, at start
+// and after each reload it made.
 import cluster, { Worker } from 'cluster';
 
 import { ServeOptions } from '../config/serve-options';
