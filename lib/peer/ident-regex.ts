@@ -18,9 +18,10 @@
 // - there are no backreferences;
 // - the pattern is at most MAX_REGEX_PATTERN_LENGTH long.
 // At most MAX_REGEX_PATHS paths (what MAX_REGEX_REPETITIONS repetitions alone take), each at most
-// a name's length plus the pattern's: the slowest we built takes 25 ms on its first (interpreted)
-// run and 1-5 ms after, where (aa?)*b took 12.9 s on 41 characters. Four repetitions (814385
-// paths) let a 245-character lookbehind after a*a*a*a* take 0.42 s: three are the most allowed.
+// a name's length plus the lookarounds it runs again (MAX_REGEX_WORK bounds paths times that):
+// the slowest we built takes 25 ms on its first (interpreted) run and 1-5 ms after, where (aa?)*b
+// took 12.9 s on 41 characters. Four repetitions (814385 paths) let a 245-character lookbehind
+// after a*a*a*a* take 0.42 s: three are the most allowed.
 
 /** Names longer than this (UTF-16 units) never match a /regex line (Linux's useradd takes 32). */
 export const MAX_REGEX_NAME_LENGTH = 64;
@@ -44,6 +45,12 @@ function repetitionPaths(k: number): number {
 
 /** The backtracking paths a pattern may take: three repetitions in a row (47905), no more. */
 export const MAX_REGEX_PATHS = repetitionPaths(MAX_REGEX_REPETITIONS);
+/**
+ * Paths times what one costs (the name's length and every lookaround's body, which each path that
+ * reaches it runs again): MAX_REGEX_PATHS with 16 characters of lookarounds. At 64 (a lookbehind
+ * of 60 dots after .*.*.*), a name of astral characters took 70 ms on its first run; at 16, 9 ms.
+ */
+export const MAX_REGEX_WORK = MAX_REGEX_PATHS * (MAX_REGEX_NAME_LENGTH + 16);
 /**
  * The ways its optional parts and alternatives alone may go. Lower than MAX_REGEX_PATHS: V8 steps
  * through a repeated character without saving a backtrack point per iteration, but saves one per
@@ -75,6 +82,8 @@ const ASSERTION: Atom = { paths: 1, repeats: 0, complex: false, structured: true
 
 interface Frame {
   lookaround: boolean;
+  /** Where its body starts in the pattern. */
+  start: number;
   complex: boolean;
   nested: boolean;
   repeats: number;
@@ -83,8 +92,9 @@ interface Frame {
   current: number;
 }
 
-const newFrame = (lookaround: boolean): Frame => ({
+const newFrame = (lookaround: boolean, start: number): Frame => ({
   lookaround,
+  start,
   complex: false,
   nested: false,
   repeats: 0,
@@ -128,7 +138,9 @@ export function regexHazard(pattern: string): string | null {
   if (pattern.length > MAX_REGEX_PATTERN_LENGTH) {
     return `the pattern is ${pattern.length} characters long, more than ${MAX_REGEX_PATTERN_LENGTH}`;
   }
-  const frames: Frame[] = [newFrame(false)];
+  const frames: Frame[] = [newFrame(false, 0)];
+  // Every lookaround's body, in pattern characters: each path that reaches one runs it again.
+  let lookaroundChars = 0;
   // The atom a quantifier would apply to, not yet added to its frame (null: none, e.g. after '(').
   let atom: Atom | null = null;
   let repetitions = 0;
@@ -175,11 +187,12 @@ export function regexHazard(pattern: string): string | null {
     } else if (c === '(') {
       // (?: (?= (?! (?<= (?<! (?<name> (?i:: the prefix is no atom of its own.
       const prefix = /^\(\?(?:[=!]|<[=!]|<[^>]*>|[a-z-]*:)?/.exec(pattern.slice(i));
-      frames.push(newFrame(/^\(\?<?[=!]/.test(prefix?.[0] ?? '')));
       i += prefix?.[0].length ?? 1;
+      frames.push(newFrame(/^\(\?<?[=!]/.test(prefix?.[0] ?? ''), i));
       atom = null;
     } else if (c === ')') {
       const group = frames.pop()!;
+      if (group.lookaround) lookaroundChars += i - group.start;
       // A lookaround's search is its own, run again wherever it is reached: its choices multiply.
       const paths = group.done + group.current;
       const nested = group.nested || group.lookaround;
@@ -204,6 +217,10 @@ export function regexHazard(pattern: string): string | null {
   const paths = choices * repetitionPaths(top.repeats);
   if (paths > MAX_REGEX_PATHS) {
     return `up to ${count(paths)} ways to backtrack, more than ${MAX_REGEX_PATHS} (optional parts, alternatives and repetitions multiply)`;
+  }
+  // A path costs about the name's length plus the lookarounds it runs: with them, fewer paths.
+  if (paths * (MAX_REGEX_NAME_LENGTH + lookaroundChars) > MAX_REGEX_WORK) {
+    return `lookarounds of ${lookaroundChars} characters, run again on each of up to ${count(paths)} ways to backtrack`;
   }
   return null;
 }

@@ -9,6 +9,7 @@ import {
   MAX_REGEX_PATHS,
   MAX_REGEX_PATTERN_LENGTH,
   MAX_REGEX_REPETITIONS,
+  MAX_REGEX_WORK,
   regexAccount,
   regexHazard,
 } from '../../lib/peer/ident-regex';
@@ -21,6 +22,7 @@ const STRUCTURED =
   /repeated group holds a group, a lookaround or an assertion \(\\b \\B \^ \$\): only plain atoms may repeat/;
 const LOOKAROUND = /a lookaround holds a repetition/;
 const LENGTH = /the pattern is \d+ characters long, more than 256/;
+const WORK = /lookarounds of \d+ characters, run again on each of up to \d+ ways to backtrack/;
 
 // The second review's: no choice in the repeated group, but each iteration of its body does work
 // that no count of paths saw (188 ms at n = 20 on 64 a's, 1.2 s at n = 100, 6 s at n = 490).
@@ -90,6 +92,10 @@ const refused: [string, RegExp][] = [
   ['(?=' + 'a?'.repeat(12) + 'a{40}b)', LOOKAROUND],
   ['a*a*a*a*(?<=\\p{L}{64})b', LOOKAROUND],
   ['a*a*a*a*(?<=[^b]{64})b', LOOKAROUND],
+  // Lookarounds that every path runs again (the third review's: 82-144 ms on a name of astral characters).
+  ['.*.*.*' + `(?<=${'.'.repeat(60)})`.repeat(3) + `(?<=${'.'.repeat(49)})c`, WORK],
+  [`.*.*.*(?<=${'.'.repeat(17)})c`, WORK],
+  [`.*.*.*(?=${'.'.repeat(9)})(?<=${'.'.repeat(8)})c`, WORK],
   // Too long, whatever it holds.
   [emptyGroups(100), LENGTH],
   ['a'.repeat(MAX_REGEX_PATTERN_LENGTH + 1), LENGTH],
@@ -154,6 +160,8 @@ const accepted = [
   '(?:a|a|a|a|a|a|a|a|a|a|a|a|a|a|a|a)'.repeat(3) + 'a{40}b',
   '(?=' + 'a?'.repeat(12) + 'aaaab)',
   'a'.repeat(MAX_REGEX_PATTERN_LENGTH - 1) + 'b',
+  `.*.*.*(?<=${'.'.repeat(16)})c`,
+  '.*.*' + `(?<=${'.'.repeat(60)})`.repeat(3) + `(?<=${'.'.repeat(40)})c`,
 ];
 
 // Names built to make a backtracking engine try every split of a run before failing at its end.
@@ -177,7 +185,7 @@ describe('regexHazard', () => {
   });
 
   it('bounds sit where the constants say', () => {
-    expect([MAX_REGEX_REPETITIONS, MAX_REGEX_PATHS, MAX_REGEX_CHOICES]).toEqual([3, 47905, 4096]);
+    expect([MAX_REGEX_REPETITIONS, MAX_REGEX_PATHS, MAX_REGEX_CHOICES, MAX_REGEX_WORK]).toEqual([3, 47905, 4096, 47905 * 80]);
     // 2^12 optional parts is the most; one more is refused.
     expect(regexHazard('a?'.repeat(12))).toBeNull();
     expect(regexHazard('a?'.repeat(13))).toMatch(/8192 ways, more than 4096/);
@@ -241,6 +249,8 @@ describe('regexHazard', () => {
       'a*a*a*a{20}b': [0],
       [`${'a?'.repeat(9)}a*a{30}b`]: [0],
       '^(?:ab)+$': [5],
+      [`.*.*.*(?<=${'.'.repeat(16)})c`]: [1],
+      ['.*.*' + `(?<=${'.'.repeat(60)})`.repeat(3) + `(?<=${'.'.repeat(40)})c`]: [1],
       '\\ba+\\B\\w*$': [0, 1, 2, 4, 5, 6],
     };
     const candidates = [...refused.map(([pattern]) => pattern), ...accepted];
