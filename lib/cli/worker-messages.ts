@@ -10,7 +10,8 @@ export type ToPrimary =
   | { t: 'failed'; message: string }
   | { t: 'acquire'; id: number }
   | { t: 'release' }
-  | { t: 'save'; id: number; state: CatalogState }
+  // base: the generation of the state the change was made on.
+  | { t: 'save'; id: number; state: CatalogState; base: number }
   | { t: 'answer'; id: number; values?: StatusValues }
   | { t: 'status'; id: number }
   | { t: 'flush-status'; id: number }
@@ -26,11 +27,12 @@ export interface IdentBytes {
 }
 
 export type ToWorker =
-  | { t: 'start'; slot: number; dir: string; state: CatalogState; ident: IdentBytes | null }
+  | { t: 'start'; slot: number; dir: string; state: CatalogState; generation: number; ident: IdentBytes | null }
   | { t: 'ident'; id: number; ident: IdentBytes }
   | { t: 'granted'; id: number }
-  | { t: 'saved'; id: number; error?: { code: string; message: string } }
-  | { t: 'state'; id: number; state: CatalogState }
+  // generation: present when the saved state is now the primary's (even with an error after the rename).
+  | { t: 'saved'; id: number; generation?: number; error?: { code: string; message: string } }
+  | { t: 'state'; id: number; state: CatalogState; generation: number }
   | { t: 'report'; id: number }
   | { t: 'flush'; id: number }
   | { t: 'status'; id: number; values?: StatusValues }

@@ -40,6 +40,8 @@ export function runWorker(options: ServeOptions, log: ErrorLog): void {
   let catalog: Catalog | null = null;
   let serving: ServingCatalog | null = null;
   let identVersion = -1;
+  // The generation of the state this copy holds (workers.ts): a save says what it was made on.
+  let generation = 0;
   // The primary's ident map, parsed here from its bytes; a reload that crossed a later one is dropped.
   const takeIdent = async (catalog: Catalog, ident: IdentBytes) => {
     const { map } = await identFileOf(ident.file, Buffer.from(ident.base64, 'base64'), ident.groups);
@@ -58,7 +60,7 @@ export function runWorker(options: ServeOptions, log: ErrorLog): void {
       },
       save: async (next) => {
         const reply = await request(
-          (id) => ({ t: 'save', id, state: next }),
+          (id) => ({ t: 'save', id, state: next, base: generation }),
           () => {
             // The primary may still save it: this copy cannot know, so it makes way for one that starts from the primary's state.
             log.note(`worker ${process.pid}: the primary did not confirm a save within ${REQUEST_BOUND_MS / 1000} s: this worker stops`, 'ERROR');
@@ -67,6 +69,8 @@ export function runWorker(options: ServeOptions, log: ErrorLog): void {
             return codedError('ERR_PRIMARY_TIMEOUT', 'the primary did not confirm the save');
           },
         );
+        // Only a reply waited for: a late one is of a save this copy has undone.
+        if (reply.t === 'saved' && reply.generation !== undefined) generation = reply.generation;
         if (reply.t === 'saved' && reply.error) throw codedError(reply.error.code, reply.error.message);
       },
     };
@@ -95,6 +99,7 @@ export function runWorker(options: ServeOptions, log: ErrorLog): void {
   process.on('message', (message: ToWorker) => {
     switch (message.t) {
       case 'start':
+        generation = message.generation;
         return void start(message.slot, message.dir, message.state, message.ident).then(
           () => send({ t: 'ready' }),
           (error) => {
@@ -104,6 +109,7 @@ export function runWorker(options: ServeOptions, log: ErrorLog): void {
           },
         );
       case 'state':
+        generation = message.generation;
         catalog?.adopt(message.state, (row, error) => log.note(`installed plugin ${row.name} (${row.library}) was not loaded: ${error.message}`));
         return send({ t: 'answer', id: message.id });
       case 'ident':

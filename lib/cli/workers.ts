@@ -38,9 +38,13 @@ export class Primary {
   // Each worker by its slot, which fixes its share of the connection ids; a replacement takes the slot of the one it replaces.
   private readonly workers = new Map<Worker, number>();
   private holder: Worker | null = null;
+  // Counts the states saved: a save made on an older one than this (its worker gave up on an
+  // earlier save that then went through, and undid it) would silently undo that save: refused.
+  private generation = 0;
   // A save and its broadcast under way: the lock is not handed on until they are done, whatever
-  // its holder does meanwhile (gives up waiting and releases, or dies), so saves never overlap.
-  private saving = false;
+  // its holder does meanwhile (gives up waiting and releases, or dies), so saves never overlap;
+  // and the datadir is not let go before it is done.
+  private saving: Promise<void> | null = null;
   private readonly waiting: Array<{ worker: Worker; id: number }> = [];
   // What was asked of every worker (take a state, report or flush status): who is yet to answer, what came.
   private readonly pending = new Map<number, { left: Set<Worker>; answers: StatusValues[]; done: (answers: StatusValues[]) => void }>();
@@ -81,7 +85,7 @@ export class Primary {
       });
     });
     const { current } = this.ident;
-    this.send(worker, { t: 'start', slot, dir: this.datadir.dir, state: this.state, ident: current === null ? null : this.identBytes(current) });
+    this.send(worker, { t: 'start', slot, dir: this.datadir.dir, state: this.state, generation: this.generation, ident: current === null ? null : this.identBytes(current) });
     return ready;
   }
 
@@ -112,8 +116,15 @@ export class Primary {
         return this.grant();
       case 'save':
         // Only the holder may save, one save at a time: anything else is a worker out of step, refused.
-        if (this.holder !== worker || this.saving) return this.send(worker, { t: 'saved', id: message.id, error: { code: 'ERR_CATALOG_LOCK', message: 'saved without the catalog lock' } });
-        return void this.save(worker, message.id, message.state);
+        if (this.holder !== worker || this.saving !== null) return this.send(worker, { t: 'saved', id: message.id, error: { code: 'ERR_CATALOG_LOCK', message: 'saved without the catalog lock' } });
+        if (message.base !== this.generation) return this.send(worker, { t: 'saved', id: message.id, error: { code: 'ERR_CATALOG_STALE', message: 'the change was made on an older catalog than the one saved since' } });
+        this.saving = this.saveAndShare(worker, message.id, message.state)
+          .catch((error) => this.log.note(`a catalog save failed: ${(error as Error).message}`, 'ERROR'))
+          .finally(() => {
+            this.saving = null;
+            this.grant();
+          });
+        return;
       case 'answer':
         return this.answered(worker, message.id, message.values);
       case 'status':
@@ -126,21 +137,11 @@ export class Primary {
   }
 
   private grant(): void {
-    while (this.holder === null && !this.saving && this.waiting.length > 0) {
+    while (this.holder === null && this.saving === null && this.waiting.length > 0) {
       const { worker, id } = this.waiting.shift()!;
       if (!this.workers.has(worker)) continue;
       this.holder = worker;
       this.send(worker, { t: 'granted', id });
-    }
-  }
-
-  private async save(worker: Worker, id: number, state: CatalogState): Promise<void> {
-    this.saving = true;
-    try {
-      await this.saveAndShare(worker, id, state);
-    } finally {
-      this.saving = false;
-      this.grant();
     }
   }
 
@@ -155,8 +156,9 @@ export class Primary {
     }
     this.state = state;
     // Every other worker takes the state before the change is acknowledged.
-    await this.askAll((broadcast) => ({ t: 'state', id: broadcast, state }), worker);
-    this.send(worker, { t: 'saved', id, ...(failure ? { error: { code: failure.code!, message: failure.message } } : {}) });
+    const generation = ++this.generation;
+    await this.askAll((broadcast) => ({ t: 'state', id: broadcast, state, generation }), worker);
+    this.send(worker, { t: 'saved', id, generation, ...(failure ? { error: { code: failure.code!, message: failure.message } } : {}) });
   }
 
   /**
@@ -234,6 +236,7 @@ export class Primary {
         }),
     );
     await Promise.all(exits);
+    await this.saving;
     this.datadir.close();
     this.log.note('shutdown complete');
     this.log.close();

@@ -10,7 +10,7 @@ import { EventEmitter } from 'events';
 import { Primary } from '../../lib/cli/workers';
 
 interface StandIn extends EventEmitter {
-  inbox: Array<{ t: string; id?: number; error?: { code: string } }>;
+  inbox: Array<{ t: string; id?: number; generation?: number; error?: { code: string } }>;
   dead: boolean;
 }
 
@@ -18,13 +18,14 @@ function setUp() {
   const saves: Array<{ state: unknown; done: () => void }> = [];
   let inFlight = 0;
   let mostAtOnce = 0;
+  const events: string[] = [];
   const datadir = {
     dir: '/nonexistent',
-    close: () => undefined,
+    close: () => void events.push('datadir closed'),
     save: (state: unknown) =>
       new Promise<void>((resolve) => {
         mostAtOnce = Math.max(mostAtOnce, ++inFlight);
-        saves.push({ state, done: () => (inFlight--, resolve()) });
+        saves.push({ state, done: () => (inFlight--, events.push('save done'), resolve()) });
       }),
   };
   const workers: StandIn[] = [];
@@ -53,7 +54,7 @@ function setUp() {
     { current: null, onReload: null, stop: () => undefined },
     fork,
   );
-  return { primary, workers, saves, notes, mostAtOnce: () => mostAtOnce };
+  return { primary, workers, saves, notes, events, mostAtOnce: () => mostAtOnce };
 }
 
 const turn = () => new Promise((resolve) => setImmediate(resolve));
@@ -71,7 +72,7 @@ describe("serve --workers' catalog lock while the primary saves", () => {
     second.emit('message', { t: 'acquire', id: 1 });
     await turn();
     expect([granted(first), granted(second)]).toEqual([true, false]);
-    first.emit('message', { t: 'save', id: 2, state: { accounts: ['one'], plugins: [] } });
+    first.emit('message', { t: 'save', id: 2, state: { accounts: ['one'], plugins: [] }, base: 0 });
     await turn();
     leave(first);
     await turn();
@@ -90,11 +91,56 @@ describe("serve --workers' catalog lock while the primary saves", () => {
     const [first] = workers;
     first.emit('message', { t: 'acquire', id: 1 });
     await turn();
-    first.emit('message', { t: 'save', id: 2, state: { accounts: ['one'], plugins: [] } });
-    first.emit('message', { t: 'save', id: 3, state: { accounts: ['two'], plugins: [] } });
+    first.emit('message', { t: 'save', id: 2, state: { accounts: ['one'], plugins: [] }, base: 0 });
+    first.emit('message', { t: 'save', id: 3, state: { accounts: ['two'], plugins: [] }, base: 0 });
     await turn();
     expect(saves).toHaveLength(1);
     expect(first.inbox.find((message) => message.id === 3)).toMatchObject({ t: 'saved', error: { code: 'ERR_CATALOG_LOCK' } });
     saves[0].done();
+  });
+
+  it('refuses a save made on an older state: a worker that gave up on a save that then went through cannot undo it', async () => {
+    const { primary, workers, saves } = setUp();
+    await primary.start();
+    const [first, second] = workers;
+    first.emit('message', { t: 'acquire', id: 1 });
+    await turn();
+    first.emit('message', { t: 'save', id: 2, state: { accounts: ['one'], plugins: [] }, base: 0 });
+    await turn();
+    // It gave up waiting (its copy back at generation 0) and released; the save goes through.
+    first.emit('message', { t: 'release' });
+    saves[0].done();
+    for (let i = 0; i < 5 && !first.inbox.some((message) => message.t === 'saved'); i++) await turn();
+    expect(second.inbox.find((message) => message.t === 'state')).toMatchObject({ generation: 1 });
+    // Its next change, made on generation 0, would drop 'one': refused, nothing saved.
+    first.emit('message', { t: 'acquire', id: 3 });
+    await turn();
+    first.emit('message', { t: 'save', id: 4, state: { accounts: ['two'], plugins: [] }, base: 0 });
+    await turn();
+    expect(first.inbox.find((message) => message.id === 4)).toMatchObject({ t: 'saved', error: { code: 'ERR_CATALOG_STALE' } });
+    expect(saves).toHaveLength(1);
+    // Made on the state saved since, it goes through.
+    first.emit('message', { t: 'save', id: 5, state: { accounts: ['one', 'two'], plugins: [] }, base: 1 });
+    await turn();
+    expect(saves).toHaveLength(2);
+    saves[1].done();
+  });
+
+  it('lets the datadir go only once a save under way is done', async () => {
+    const { primary, workers, saves, events } = setUp();
+    await primary.start();
+    const [first] = workers;
+    first.emit('message', { t: 'acquire', id: 1 });
+    await turn();
+    first.emit('message', { t: 'save', id: 2, state: { accounts: ['one'], plugins: [] }, base: 0 });
+    await turn();
+    const stopped = primary.stop();
+    // The stand-ins exit when told to stop.
+    for (const worker of workers) ((worker.dead = true), worker.emit('exit', 0, null));
+    for (let i = 0; i < 5; i++) await turn();
+    expect(events).toEqual([]);
+    saves[0].done();
+    await stopped;
+    expect(events).toEqual(['save done', 'datadir closed']);
   });
 });
