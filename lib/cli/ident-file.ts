@@ -41,8 +41,8 @@ export const loadIdentFile = (file: string): Promise<IdentFile> => named(file, a
 /** The map in bytes already read from `file`, its groups taken from `known` (a worker's copy of the primary's). */
 export const identFileOf = (file: string, bytes: Buffer, known: IdentMapGroups = []): Promise<IdentFile> => named(file, () => parsed(file, bytes, known));
 
-/** What a map holds, for the log. */
-export const describeIdentMap = (map: IdentMap): string => {
+// What a map holds, for the log.
+const describeIdentMap = (map: IdentMap): string => {
   const maps = [...new Set(map.lines.map((line) => line.map))];
   return `${map.lines.length} line${map.lines.length === 1 ? '' : 's'}, map${maps.length === 1 ? '' : 's'} ${maps.join(', ') || '(none)'}`;
 };

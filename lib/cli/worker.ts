@@ -43,11 +43,11 @@ export function runWorker(options: ServeOptions, log: ErrorLog): void {
   // The generation of the state this copy holds (workers.ts): a save says what it was made on.
   let generation = 0;
   // The primary's ident map, parsed here from its bytes; a reload that crossed a later one is dropped.
-  const takeIdent = async (catalog: Catalog, ident: IdentBytes) => {
+  const takeIdent = async (into: Catalog, ident: IdentBytes) => {
     const { map } = await identFileOf(ident.file, Buffer.from(ident.base64, 'base64'), ident.groups);
     if (ident.version <= identVersion) return;
     identVersion = ident.version;
-    catalog.setIdentMap(map);
+    into.setIdentMap(map);
   };
 
   const start = async (slot: number, dir: string, state: CatalogState, ident: IdentBytes | null) => {
